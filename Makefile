@@ -1,0 +1,67 @@
+# LXC Template Manager — the two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -Eeuo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install run serve migrate test test-python test-postgres lint typecheck openapi openapi-check \
+        test-deps clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5'
+
+$(BIN)/lxc-manager: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(BIN)/lxc-manager ## install the Python environment from uv.lock
+
+migrate: install ## apply database migrations
+	$(BIN)/lxc-manager migrate
+
+run: install migrate ## install, migrate and start the dashboard on http://$(HOST):$(PORT)
+	@echo ""
+	@echo "  LXC Template Manager → http://$(HOST):$(PORT)"
+	@echo "  Create the first admin (in another terminal):"
+	@echo "    read -rs PW && echo \"\$$PW\" | $(BIN)/lxc-manager create-admin --username admin --password-stdin"
+	@echo ""
+	$(BIN)/lxc-manager serve --host $(HOST) --port $(PORT)
+
+test-deps: install ## install what the tests need (system packages, as root)
+	./scripts/install-test-deps.sh
+
+test: test-deps lint typecheck openapi-check test-python test-postgres ## run the whole suite
+
+test-python: install ## pytest on SQLite (PostgreSQL/Redis tests skip when absent, mandatory under CI=true)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres: install ## the database-facing tests again on PostgreSQL
+	LXCM_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider -m "not lxc" tests/backend
+
+lint: install ## ruff + import contracts
+	$(BIN)/ruff check backend tests migrations bench
+	$(BIN)/ruff format --check backend tests migrations bench
+	$(BIN)/lint-imports
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+openapi: install ## regenerate openapi/openapi.json from the app
+	$(BIN)/python scripts/export_openapi.py openapi/openapi.json
+
+openapi-check: install ## fail when openapi/openapi.json drifts from the app
+	$(BIN)/python scripts/export_openapi.py --check openapi/openapi.json
+
+clean: ## remove local environments and data
+	rm -rf $(VENV) .tools data

@@ -1,0 +1,12 @@
+"""Aggregates the domain routers under /api/v1. Each domain router declares its own auth dependencies."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+api_router = APIRouter(prefix="/api/v1")
+
+# Domain routers are registered here (one line each).
+from lxc_manager.audit.endpoints import router as audit_router  # noqa: E402
+
+api_router.include_router(audit_router)

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks: settings, logging, database, errors. Imports no domain."""

@@ -1,0 +1,23 @@
+"""All ORM tables, imported here so alembic sees the whole metadata."""
+
+from lxc_manager.core.models import Base
+from lxc_manager.models.audit import AuditEvent
+from lxc_manager.models.nodes import Node, NodeAccess, TLSMode
+from lxc_manager.models.sessions import LoginThrottle, OIDCLoginState, UserSession
+from lxc_manager.models.tokens import APIToken
+from lxc_manager.models.users import OIDCIdentity, Role, User
+
+__all__ = [
+    "APIToken",
+    "AuditEvent",
+    "Base",
+    "LoginThrottle",
+    "Node",
+    "NodeAccess",
+    "OIDCIdentity",
+    "OIDCLoginState",
+    "Role",
+    "TLSMode",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,52 @@
+"""arq worker composition root: job functions from every domain's ``tasks.py``, JSON serializer, shared ctx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from lxc_manager.core.config import get_settings
+from lxc_manager.core.db import create_engine, create_sessionmaker
+from lxc_manager.core.jobs import JOB_REGISTRY, json_deserializer, json_serializer
+from lxc_manager.core.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def load_task_modules() -> None:
+    """Import every domain's tasks so their ``@job`` functions register."""
+    # Domain task modules are imported here (one line each).
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    engine = create_engine(settings.effective_database_url)
+    ctx["settings"] = settings
+    ctx["engine"] = engine
+    ctx["sessionmaker"] = create_sessionmaker(engine)
+    log.info("worker_startup", jobs=sorted(JOB_REGISTRY))
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+def worker_settings() -> dict[str, Any]:
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SystemExit("lxc-manager worker needs LXCM_REDIS_URL; without it jobs run inside `lxc-manager serve`")
+    configure_logging(settings.log_level, settings.log_json)
+    load_task_modules()
+    return {
+        "functions": list(JOB_REGISTRY.values()),
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "job_serializer": json_serializer,
+        "job_deserializer": json_deserializer,
+        "max_jobs": 10,
+        "job_timeout": 3600,
+        "max_tries": 5,
+        "health_check_interval": 30,
+    }
