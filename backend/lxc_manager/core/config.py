@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -24,7 +24,7 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of the service. Proxmox credentials never come from here: they live in the DB."""
 
-    model_config = SettingsConfigDict(env_prefix="LXCM_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LXCM_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Environment.development
     data_dir: Path = Field(default=REPO_ROOT / "data")
@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     # Secrets-at-rest key: base64 32 bytes. Unset: a key file is created in data_dir (mode 0600).
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
+    # Older env keys (comma separated base64) that still decrypt during a rotation (docs/security.md).
+    secret_key_old: SecretStr | None = None
+
+    # Proxmox node registration (SSRF guard): loopback API URLs are refused in production unless allowed;
+    # in production only these ports are accepted (None: 443 and 8006).
+    node_allow_loopback: bool = False
+    node_api_ports: list[int] | None = None
 
     # Sessions
     session_cookie_name: str = "lxcm_session"
@@ -71,6 +78,27 @@ class Settings(BaseSettings):
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"LXCM_{name.upper()} is a placeholder; set a real secret outside development")
         return self
+
+    @field_validator("secret_key", "secret_key_old")
+    @classmethod
+    def _validate_secret_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Keys must be base64 of 32 bytes (AES-256). A field validator: its errors show the value masked.
+        from lxc_manager.core.crypto import CryptoError, decode_key
+
+        if value is None or not value.get_secret_value().strip():
+            return value
+        env = info.data.get("environment")
+        is_placeholder = value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        if env != Environment.development and is_placeholder:
+            return value  # _refuse_placeholders reports it with the clearer message
+        source = f"LXCM_{(info.field_name or '').upper()}"
+        try:
+            for part in value.get_secret_value().split(","):
+                if part.strip():
+                    decode_key(part, source=source, strict=env == Environment.production)
+        except CryptoError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @property
     def effective_database_url(self) -> str:
