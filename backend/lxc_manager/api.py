@@ -10,3 +10,6 @@ api_router = APIRouter(prefix="/api/v1")
 from lxc_manager.audit.endpoints import router as audit_router  # noqa: E402
 
 api_router.include_router(audit_router)
+from lxc_manager.auth.endpoints import router as auth_router  # noqa: E402
+
+api_router.include_router(auth_router)
