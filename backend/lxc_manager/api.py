@@ -13,3 +13,6 @@ api_router.include_router(audit_router)
 from lxc_manager.auth.endpoints import router as auth_router  # noqa: E402
 
 api_router.include_router(auth_router)
+from lxc_manager.auth.oidc_endpoints import router as oidc_router  # noqa: E402
+
+api_router.include_router(oidc_router)

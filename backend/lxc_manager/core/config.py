@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,7 +63,8 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
     oidc_auto_provision: bool = False
-    oidc_default_role: str = "viewer"
+    # Role of auto-provisioned SSO accounts; a typo fails at start-up, not at the first SSO login.
+    oidc_default_role: Literal["admin", "operator", "viewer"] = "viewer"
     oidc_display_name: str = "Single sign-on"
     public_url: str | None = None
 
