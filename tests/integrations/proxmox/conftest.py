@@ -5,28 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from pve_fake import BASE_URL, SHARED_PVE_API, TOKEN_ID, TOKEN_SECRET, FakePVE
+from pve_fake import SHARED_PVE_API, ClientFactory, FakePVE
 
-from lxc_manager.integrations.proxmox import ProxmoxClient, RetryPolicy
-from pve_conformance import RecordingTransport, conformance_errors, schema_or_none
-
-
-class ClientFactory:
-    def __init__(self) -> None:
-        self.transports: list[RecordingTransport] = []
-        self.clients: list[ProxmoxClient] = []
-
-    def __call__(self, fake: FakePVE, **kwargs: Any) -> ProxmoxClient:
-        transport = RecordingTransport(httpx.MockTransport(fake.handler))
-        self.transports.append(transport)
-        kwargs.setdefault("retries", RetryPolicy(retries=3, backoff_base=0.0))
-        client = ProxmoxClient(BASE_URL, TOKEN_ID, TOKEN_SECRET, transport=transport, **kwargs)
-        self.clients.append(client)
-        return client
+from lxc_manager.integrations.proxmox import ProxmoxClient
+from pve_conformance import conformance_errors, schema_or_none
 
 
 def pytest_configure(config: pytest.Config) -> None:

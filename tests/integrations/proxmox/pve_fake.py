@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from pve_conformance import RecordedRequest, record_of
+from lxc_manager.integrations.proxmox import ProxmoxClient, RetryPolicy
+from pve_conformance import RecordedRequest, RecordingTransport, record_of
 
 TOKEN_ID = "lxcm@pve!manager"
 TOKEN_SECRET = "5f0c3a1e-7d2b-4c9e-9a61-0b8f2d4e6c3a"
@@ -17,6 +18,7 @@ BASE_URL = "https://pve1.test:8006"
 SHARED_PVE_API = Path(__file__).resolve().parents[3].parent / "shared" / "pve-api"
 PVE_HEADERS = {"Server": "pve-api-daemon/3.0", "Content-Type": "application/json;charset=UTF-8"}
 
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
@@ -63,3 +65,18 @@ class FakePVE:
         if callable(reply) and not isinstance(reply, httpx.Response):
             return reply(request)
         return reply
+
+
+class ClientFactory:
+    def __init__(self) -> None:
+        self.transports: list[RecordingTransport] = []
+        self.clients: list[ProxmoxClient] = []
+
+    def __call__(self, fake: FakePVE, handler: Handler | None = None, **kwargs: Any) -> ProxmoxClient:
+        """A client over ``fake`` (or over ``handler``, an async handler that may call ``fake.handler``)."""
+        transport = RecordingTransport(httpx.MockTransport(handler or fake.handler))
+        self.transports.append(transport)
+        kwargs.setdefault("retries", RetryPolicy(retries=3, backoff_base=0.0))
+        client = ProxmoxClient(BASE_URL, TOKEN_ID, TOKEN_SECRET, transport=transport, **kwargs)
+        self.clients.append(client)
+        return client
