@@ -16,3 +16,6 @@ api_router.include_router(auth_router)
 from lxc_manager.auth.oidc_endpoints import router as oidc_router  # noqa: E402
 
 api_router.include_router(oidc_router)
+from lxc_manager.nodes.endpoints import router as nodes_router  # noqa: E402
+
+api_router.include_router(nodes_router)

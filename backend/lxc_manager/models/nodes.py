@@ -35,6 +35,7 @@ class Node(IDMixin, TimestampMixin, Base):
     ssh_host_key: Mapped[str | None] = mapped_column(Text)
     last_test_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_test_ok: Mapped[bool | None] = mapped_column()
+    pve_version: Mapped[str | None] = mapped_column(String(64))  # as reported by the last successful test
 
 
 class NodeAccess(Base):
