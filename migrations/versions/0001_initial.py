@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("ssh_host_key", sa.Text(), nullable=True),
         sa.Column("last_test_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_test_ok", sa.Boolean(), nullable=True),
+        sa.Column("pve_version", sa.String(length=64), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
@@ -79,7 +80,6 @@ def upgrade() -> None:
         sa.Column("code_verifier", sa.String(length=128), nullable=False),
         sa.Column("redirect_to", sa.String(length=500), nullable=True),
         sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("pve_version", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("state", name=op.f("pk_oidc_login_states")),
     )
     op.create_table(
