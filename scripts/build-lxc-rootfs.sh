@@ -7,7 +7,8 @@
 #
 # The tarball is cached under ${LXCM_LXC_CACHE:-/var/cache/lxc-manager}, keyed by suite, mirror and package list,
 # with a stable symlink rootfs-bookworm.tar.zst pointing at the current build. Needs root (debootstrap, apt).
-# Also brings up the lxcbr0 bridge (lxc-net: 10.0.3.1/24, dnsmasq DHCP/DNS, NAT), which is idempotent.
+# Also brings up the lxcbr0 bridge (lxc-net: 10.0.3.1/24, dnsmasq DHCP/DNS, NAT) and adds root:100000:65536 to
+# /etc/subuid and /etc/subgid for unprivileged containers (what PVE ships). Both steps are idempotent.
 set -Eeuo pipefail
 trap 'echo "build-lxc-rootfs: failed at line ${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
@@ -29,7 +30,7 @@ case "${1:-}" in
   --force) mode=force ;;
   --check) mode=check ;;
   -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *) die "unknown argument: $1 (use --force, --check or --help)" ;;
@@ -40,7 +41,7 @@ MIRROR=$(awk '/^URIs:/{print $2; exit}' "$SOURCES")
 SECMIRROR=$(awk '/^URIs:/{n++; if (n == 2) {print $2; exit}}' "$SOURCES")
 [[ -n $MIRROR ]] || die "no URIs: line in $SOURCES"
 
-key=$(printf '%s\n' "$SUITE" "$MIRROR" "$SECMIRROR" "$INCLUDE" "layout-1" | sha256sum | cut -c1-12)
+key=$(printf '%s\n' "$SUITE" "$MIRROR" "$SECMIRROR" "$INCLUDE" "layout-2" | sha256sum | cut -c1-12)
 tarball="$CACHE_DIR/rootfs-$SUITE-$key.tar.zst"
 link="$CACHE_DIR/rootfs-$SUITE.tar.zst"
 
@@ -67,6 +68,14 @@ ensure_bridge() {
   /usr/libexec/lxc/lxc-net start
 }
 
+ensure_subids() {
+  # Unprivileged CTs map container root to host uid 100000, like PVE (which ships these two lines).
+  local file
+  for file in /etc/subuid /etc/subgid; do
+    grep -qs '^root:100000:65536$' "$file" || echo 'root:100000:65536' >>"$file"
+  done
+}
+
 configure_rootfs() {
   local root=$1
   {
@@ -81,7 +90,7 @@ configure_rootfs() {
   # Units that only make sense on real hardware or fail noisily inside a container.
   local unit
   for unit in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-    systemd-journald-audit.socket getty@tty1.service sys-kernel-config.mount; do
+    systemd-journald-audit.socket getty@tty1.service sys-kernel-config.mount sys-kernel-debug.mount; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
   chroot "$root" apt-get clean
@@ -106,6 +115,8 @@ build() {
   tar --numeric-owner --xattrs --acls -C "$work/rootfs" -I 'zstd -T0 -3 -q' -cf "$work/rootfs.tar.zst" .
   mv -f "$work/rootfs.tar.zst" "$tarball"
   ln -sfn "$(basename "$tarball")" "$link"
+  # Older builds (another package list or mirror) are superseded by this one.
+  find "$CACHE_DIR" -maxdepth 1 -name "rootfs-$SUITE-*.tar.zst" ! -name "$(basename "$tarball")" -delete
   log "built in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s, $(du -h "$tarball" | cut -f1)"
 }
 
@@ -117,6 +128,7 @@ fi
 [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, apt-get, lxc-net)"
 ensure_packages
 ensure_bridge
+ensure_subids
 if [[ $mode == force || ! -s $tarball ]]; then
   build
 else
