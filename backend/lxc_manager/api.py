@@ -19,3 +19,9 @@ api_router.include_router(oidc_router)
 from lxc_manager.nodes.endpoints import router as nodes_router  # noqa: E402
 
 api_router.include_router(nodes_router)
+from lxc_manager.users.endpoints import router as users_router  # noqa: E402
+
+api_router.include_router(users_router)
+from lxc_manager.tokens.endpoints import router as tokens_router  # noqa: E402
+
+api_router.include_router(tokens_router)
