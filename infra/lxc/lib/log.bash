@@ -4,17 +4,18 @@
 # File descriptors (set up by lxc_log_open):
 #   fd 3  the user's terminal (the original stderr): short human progress lines
 #   fd 4  the log file (every command, its output and every message)
-#   stdout carries JSON-lines events with --json, the plan with --dry-run, nothing otherwise.
+#   fd 6  the original stdout: JSON-lines events with --json, the plan with --dry-run, nothing otherwise.
+#         (A separate fd, so events written inside $(…) are never captured by mistake.)
 
 LXC_JSON=${LXC_JSON:-0}
 LXC_VERBOSE=${LXC_VERBOSE:-0}
 LXC_PHASE=${LXC_PHASE:-create}
 LXC_LOG_FILE=${LXC_LOG_FILE:-}
 
-# Point fd 3 at the current stderr and fd 4 at the log file (or /dev/null when none).
+# Point fd 3 at stderr, fd 6 at stdout and fd 4 at the log file (or /dev/null when none).
 lxc_log_open() {
   local file=${1:-}
-  exec 3>&2
+  exec 3>&2 6>&1
   if [[ -n $file ]]; then
     : >>"$file"
     chmod 0600 "$file"
@@ -61,7 +62,7 @@ lxc_event() {
   lxc_log_now ts
   lxc_json_escape "$message" msg
   printf '{"type":"%s","phase":"%s","status":"%s","message":"%s","ts":"%s"%s}\n' \
-    "$type" "$LXC_PHASE" "$status" "$msg" "$ts" "${extra:+,$extra}"
+    "$type" "$LXC_PHASE" "$status" "$msg" "$ts" "${extra:+,$extra}" >&6
 }
 
 # Write a timestamped line to the log file.
@@ -134,11 +135,11 @@ lxc_log_quote() {
   _lxc_quote_out=$out
 }
 
-# Print an error and exit with the given code (no ERR trap): CODE MESSAGE [HINT…].
+# Print an error and exit with the given code: CODE MESSAGE [HINT…]. Inside a subshell ($(…)) it leaves
+# the code in $LXC_DIE_MARK so the main shell's ERR trap finishes the failure without a second message.
 lxc_die() {
   local code=$1
   shift
-  trap - ERR
   lxc_log_error "$1"
   shift
   local hint
@@ -146,6 +147,11 @@ lxc_die() {
     printf '  %s\n' "$hint" >&3
     lxc_log_write "  $hint"
   done
+  if [[ -n ${LXC_MAIN_PID:-} && $BASHPID != "$LXC_MAIN_PID" ]]; then
+    [[ -n ${LXC_DIE_MARK:-} ]] && printf '%s' "$code" >"$LXC_DIE_MARK"
+    exit "$code"
+  fi
+  trap - ERR
   if declare -F lxc_on_exit_failure >/dev/null; then lxc_on_exit_failure "$code"; fi
   exit "$code"
 }

@@ -347,3 +347,325 @@ def check_value(spec: dict[str, Any], value: Any, what: str) -> None:
         raise ValueError(f"{what} must be at most {hi} characters")
     if spec.get("pattern") is not None and re.fullmatch(spec["pattern"], value) is None:
         raise ValueError(f"{what} does not match the pattern")
+
+
+# ---------------------------------------------------------------- resolving a template
+
+
+def regular_file_inside(base: Path, folder: str, name: str) -> Path:
+    """``base/folder/name`` when it is a regular file whose real path stays inside the template folder."""
+    path = base / folder / name
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(Path(os.path.realpath(base))):
+        raise Invalid(f"{folder}/{name}: points outside the template folder")
+    if not real.is_file():
+        raise Invalid(f"{folder}/{name}: no such file in the template folder")
+    return path
+
+
+def resolve_packages(m: dict[str, Any], buckets_dir: Path, schema_dir: Path) -> list[str]:
+    """Bucket packages in bucket order, then the extra ones; a package pinned two different ways is an error."""
+    chosen: dict[str, tuple[str, str]] = {}
+    sources: list[tuple[str, list[str]]] = []
+    for bucket in m.get("packages", {}).get("buckets", []):
+        path = buckets_dir / f"{bucket}.yaml"
+        if not path.is_file():
+            raise Invalid(f"packages.buckets: bucket {bucket!r} not found ({path})")
+        data, node = load_yaml(path)
+        validate(path, data, node, schema_dir / "bucket.schema.json")
+        if data.get("name") != bucket:
+            raise Invalid(f"{path}: name {data.get('name')!r} must equal the file name {bucket!r}")
+        sources.append((f"bucket {bucket}", data["packages"]))
+    sources.append(("packages.extra", m.get("packages", {}).get("extra", [])))
+    for origin, specs in sources:
+        for spec in specs:
+            name = spec.split("=", 1)[0]
+            if name in chosen and chosen[name][0] != spec:
+                raise Invalid(f"package {name} is pinned as {chosen[name][0]!r} in {chosen[name][1]} and {spec!r} in {origin}")
+            chosen.setdefault(name, (spec, origin))
+    return [spec for spec, _ in chosen.values()]
+
+
+def parse_sets(raw: bytes) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        if not item:
+            continue
+        text = item.decode("utf-8", errors="strict")
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise Invalid(f"--set {key or text!r}: expected key=value", EXIT_INPUT)
+        if key in values:
+            raise Invalid(f"--set {key}: given twice", EXIT_INPUT)
+        values[key] = value
+    return values
+
+
+TRUE, FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def resolve_inputs(m: dict[str, Any], given: dict[str, str]) -> list[dict[str, Any]]:
+    """Typed, validated input values: --set, else the default, else generated (password), else an error."""
+    specs = {spec["name"]: spec for spec in m.get("inputs", [])}
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        declared = ", ".join(specs) or "none"
+        raise Invalid(f"--set {unknown[0]}: the template has no such input (declared: {declared})", EXIT_INPUT)
+    resolved = []
+    for name, spec in specs.items():
+        kind = spec.get("type", "string")
+        secret = bool(spec.get("secret")) or kind == "password"
+        if name in given:
+            raw = given[name]
+            value: Any = raw
+            if kind == "int":
+                if re.fullmatch(r"-?[0-9]{1,18}", raw) is None:
+                    raise Invalid(f"--set {name}: must be an integer", EXIT_INPUT)
+                value = int(raw)
+            elif kind == "bool":
+                if raw.lower() not in TRUE | FALSE:
+                    raise Invalid(f"--set {name}: must be true or false", EXIT_INPUT)
+                value = raw.lower() in TRUE
+            try:
+                check_value(spec, value, "value")
+            except ValueError as exc:
+                raise Invalid(f"--set {name}: {exc}", EXIT_INPUT) from None
+        elif spec.get("default") is not None:
+            value = spec["default"]
+        elif kind == "password" and spec.get("generate"):
+            value = secrets.token_urlsafe(24)
+        elif spec.get("required"):
+            raise Invalid(f"input {name} is required: pass --set {name}=VALUE", EXIT_INPUT)
+        else:
+            value = None
+        resolved.append({"name": name, "type": kind, "secret": secret, "value": value})
+    return resolved
+
+
+def shell_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create a 0600 file (replacing an older one) without a window where it is readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def write_inputs(inputs_dir: Path, inputs: list[dict[str, Any]], env: dict[str, str]) -> None:
+    """``env`` (sourced by the runner) and ``secrets/<name>`` files: a secret input never appears in the env
+    file itself, scripts read it from the file named by ``INPUT_<NAME>_FILE``."""
+    lines = ["# Written by deploy.sh; loaded by the container runner. 0600, removed after the deploy."]
+    for key, value in env.items():
+        lines.append(f"export {key}={shlex.quote(value)}")
+    for item in inputs:
+        if item["value"] is None:
+            continue
+        var = "INPUT_" + item["name"].upper()
+        if item["secret"]:
+            write_private(inputs_dir / "secrets" / item["name"], shell_value(item["value"]))
+            # The runner sets LXCM_INPUTS_DIR to the folder holding this file, in the container or on the host.
+            lines.append(f'export {var}_FILE="$LXCM_INPUTS_DIR/secrets/{item["name"]}"')
+        else:
+            lines.append(f"export {var}={shlex.quote(shell_value(item['value']))}")
+    write_private(inputs_dir / "env", "\n".join(lines) + "\n")
+
+
+def create_args(m: dict[str, Any], hostname: str, storage: str, bridge: str | None) -> list[str]:
+    """The `pct create` options (after VMID and OS template) for the manifest's container section."""
+    c = m.get("container", {})
+    feats = c.get("features", {})
+    net = dict(c.get("network", {}))
+    dns = c.get("dns", {})
+    args = [
+        "--hostname", hostname,
+        "--cores", str(c.get("cores", 1)),
+        "--memory", str(c.get("memory", 512)),
+        "--swap", str(c.get("swap", 512)),
+        "--rootfs", f"{storage}:{c.get('disk', 4)}",
+        "--unprivileged", "1" if c.get("unprivileged", True) else "0",
+        "--onboot", "1" if c.get("onboot", False) else "0",
+    ]  # fmt: skip
+    enabled = [f"{k}=1" for k in ("nesting", "keyctl", "fuse") if feats.get(k)]
+    if enabled:
+        args += ["--features", ",".join(enabled)]
+    net0 = [f"name=eth0,bridge={bridge or net.get('bridge', 'vmbr0')}", f"ip={net.get('ip', 'dhcp')}"]
+    if net.get("gateway"):
+        net0.append(f"gw={net['gateway']}")
+    if net.get("ip6", "none") != "none":
+        net0.append(f"ip6={net['ip6']}")
+    if net.get("gateway6"):
+        net0.append(f"gw6={net['gateway6']}")
+    if net.get("vlan") is not None:
+        net0.append(f"tag={net['vlan']}")
+    if net.get("firewall"):
+        net0.append("firewall=1")
+    if net.get("mtu") is not None:
+        net0.append(f"mtu={net['mtu']}")
+    args += ["--net0", ",".join(net0)]
+    if dns.get("servers"):
+        args += ["--nameserver", " ".join(dns["servers"])]
+    if dns.get("search_domain"):
+        args += ["--searchdomain", dns["search_domain"]]
+    if m["os"].get("ostype"):
+        args += ["--ostype", m["os"]["ostype"]]
+    return args
+
+
+def resolve(opts: argparse.Namespace, given: dict[str, str]) -> dict[str, Any]:
+    tdir = Path(opts.template_dir)
+    schema_dir = Path(opts.schema_dir)
+    manifest_path = tdir / "template.yaml"
+    if not manifest_path.is_file():
+        raise Invalid(f"{tdir}: not a template folder (no template.yaml)")
+    data, node = load_yaml(manifest_path)
+    if not isinstance(data, dict):
+        raise Invalid(f"{manifest_path}: the manifest must be a mapping")
+    validate(manifest_path, data, node, schema_dir / "template.schema.json")
+    errors = semantic_errors(data)
+    if errors:
+        raise Invalid("invalid template:\n  " + "\n  ".join(f"{where(manifest_path, node, p)}: {m}" for p, m in errors))
+    if data["name"] != tdir.resolve().name:
+        raise Invalid(f"{where(manifest_path, node, ['name'])}: {data['name']!r} must equal the folder name {tdir.resolve().name!r}")
+
+    scripts = data.get("scripts")
+    if scripts is None:
+        folder = tdir / "scripts"
+        scripts = sorted(p.name for p in folder.iterdir() if SCRIPT_NAME.match(p.name)) if folder.is_dir() else []
+    for name in scripts:
+        regular_file_inside(tdir, "scripts", name)
+    hooks = {event: list(data.get("hooks", {}).get(event, [])) for event in HOOK_EVENTS}
+    for names in hooks.values():
+        for name in names:
+            regular_file_inside(tdir, "hooks", name)
+    files = []
+    for f in data.get("files", []):
+        regular_file_inside(tdir, "files", f["source"])
+        user, _, group = f.get("owner", "root:root").partition(":")
+        files.append({"source": f["source"], "destination": f["destination"], "user": user,
+                      "group": group, "mode": f.get("mode", "0644").rjust(4, "0")})  # fmt: skip
+
+    hostname = opts.hostname or data["name"]
+    if not HOSTNAME.match(hostname):
+        raise Invalid(f"--hostname {hostname!r}: not a valid host name", EXIT_INPUT)
+    if not STORAGE.match(opts.storage):
+        raise Invalid(f"--storage {opts.storage!r}: not a valid storage id", EXIT_INPUT)
+    if opts.bridge is not None and not BRIDGE.match(opts.bridge):
+        raise Invalid(f"--bridge {opts.bridge!r}: not a valid bridge name", EXIT_INPUT)
+    packages = resolve_packages(data, Path(opts.buckets_dir), schema_dir)
+    services = data.get("services", [])
+    if any(s.get("web_ui") for s in services) and "curl" not in {p.split("=", 1)[0] for p in packages}:
+        packages.append("curl")  # verify fetches each web UI from inside the container
+    inputs = resolve_inputs(data, given)
+    if opts.env_file_dir:
+        env = {"LXCM_DEPLOY_ID": opts.deploy_id, "LXCM_TEMPLATE": data["name"]}
+        write_inputs(Path(opts.env_file_dir), inputs, env)
+    return {
+        "format": 1,
+        "deploy_id": opts.deploy_id,
+        "name": data["name"],
+        "description": data.get("description", ""),
+        "version": data.get("version") or "",
+        "template_dir": str(tdir.resolve()),
+        "tags": data.get("tags", []),
+        "os": {"template": data["os"]["template"], "volid": data["os"].get("volid") or ""},
+        "storage": opts.storage,
+        "hostname": hostname,
+        "create_args": create_args(data, hostname, opts.storage, opts.bridge),
+        "packages": packages,
+        "scripts": scripts,
+        "hooks": hooks,
+        "files": files,
+        "services": [
+            {"name": s["name"], "unit": s.get("unit") or "", "port": str(s.get("port") or ""),
+             "protocol": s.get("protocol", "tcp"), "web_ui": s.get("web_ui") or ""}
+            for s in services
+        ],  # fmt: skip
+        "credentials": [
+            {"name": c["name"], "file": c["capture"].get("file") or "", "output": c["capture"].get("output") or ""}
+            for c in data.get("credentials", [])
+        ],
+        "inputs": [
+            {"name": i["name"], "secret": i["secret"],
+             "display": "" if i["value"] is None else (SECRET_MASK if i["secret"] else shell_value(i["value"]))}
+            for i in inputs
+        ],  # fmt: skip
+        "secret_inputs": [i["name"] for i in inputs if i["secret"] and i["value"] is not None],
+    }
+
+
+# ---------------------------------------------------------------- NUL stream for bash
+
+
+def emit(plan: dict[str, Any]) -> None:
+    out: list[tuple[str, str]] = []
+    for key in ("deploy_id", "name", "description", "version", "template_dir", "storage", "hostname"):
+        out.append((key, str(plan[key])))
+    out += [("os_template", plan["os"]["template"]), ("os_volid", plan["os"]["volid"])]
+    out += [("tag", t) for t in plan["tags"]]
+    out += [("create_arg", a) for a in plan["create_args"]]
+    out += [("package", p) for p in plan["packages"]]
+    out += [("script", s) for s in plan["scripts"]]
+    for event, names in plan["hooks"].items():
+        out += [("hook_" + event.replace("-", "_"), n) for n in names]
+    for f in plan["files"]:
+        out += [("file_" + k, f[k]) for k in ("source", "destination", "user", "group", "mode")]
+    for s in plan["services"]:
+        out += [("service_" + k, s[k]) for k in ("name", "unit", "port", "protocol", "web_ui")]
+    for c in plan["credentials"]:
+        out += [("credential_" + k, c[k]) for k in ("name", "file", "output")]
+    out += [("input_display", f"{i['name']}={i['display']}") for i in plan["inputs"]]
+    out += [("secret_input", n) for n in plan["secret_inputs"]]
+    buf = sys.stdout.buffer
+    for key, value in out:
+        if "\0" in value:
+            raise Invalid(f"{key}: NUL byte in value")
+        buf.write(key.encode() + b"\0" + value.encode("utf-8") + b"\0")
+    buf.flush()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="manifest.py")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("resolve")
+    r.add_argument("--template-dir", required=True)
+    r.add_argument("--buckets-dir", required=True)
+    r.add_argument("--schema-dir", required=True)
+    r.add_argument("--deploy-id", required=True)
+    r.add_argument("--hostname")
+    r.add_argument("--storage", default="local-lvm")
+    r.add_argument("--bridge")
+    r.add_argument("--env-file-dir", help="write env + secrets/ here (0600)")
+    r.add_argument("--plan-out")
+    e = sub.add_parser("emit")
+    e.add_argument("plan")
+    opts = parser.parse_args(argv)
+    try:
+        if opts.command == "emit":
+            emit(json.loads(Path(opts.plan).read_text(encoding="utf-8")))
+            return 0
+        if not DEPLOY_ID.match(opts.deploy_id):
+            raise Invalid(f"--deploy-id {opts.deploy_id!r}: invalid", EXIT_INPUT)
+        plan = resolve(opts, parse_sets(sys.stdin.buffer.read()))
+        text = json.dumps(plan, indent=1, sort_keys=True) + "\n"
+        if opts.plan_out:
+            write_private(Path(opts.plan_out), text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    except Invalid as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.code
+    except UnicodeDecodeError:
+        sys.stderr.write("--set values must be UTF-8 text\n")
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
