@@ -12,7 +12,7 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help install run serve migrate test test-python test-postgres lint typecheck openapi openapi-check \
-        test-deps clean
+        test-deps clean template-schema template-schema-check sync-templates bench
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
@@ -62,6 +62,18 @@ openapi: install ## regenerate openapi/openapi.json from the app
 
 openapi-check: install ## fail when openapi/openapi.json drifts from the app
 	$(BIN)/python scripts/export_openapi.py --check openapi/openapi.json
+
+template-schema: install ## regenerate infra/lxc/schema/*.schema.json from the template format models
+	$(BIN)/python scripts/export_template_schema.py
+
+template-schema-check: install ## fail when infra/lxc/schema drifts from the template format models
+	$(BIN)/python scripts/export_template_schema.py --check
+
+sync-templates: install ## discover infra/lxc templates and buckets into the database
+	$(BIN)/lxc-manager sync-templates
+
+bench: install ## run the benchmarks in bench/ (numbers printed as tables)
+	$(BIN)/python bench/bench_template_sync.py
 
 clean: ## remove local environments and data
 	rm -rf $(VENV) .tools data

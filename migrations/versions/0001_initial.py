@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 15:39:14.832937
+Create Date: 2026-11-26 15:50:04.746631
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_events_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
 
+    op.create_table(
+        "buckets",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("packages", sa.JSON(), nullable=False),
+        sa.Column("origin", sa.String(length=16), nullable=False),
+        sa.Column("file", sa.String(length=255), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_buckets")),
+        sa.UniqueConstraint("name", name=op.f("uq_buckets_name")),
+    )
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=400), nullable=False),
@@ -82,6 +96,27 @@ def upgrade() -> None:
         sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("state", name=op.f("pk_oidc_login_states")),
     )
+    op.create_table(
+        "templates",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("origin", sa.String(length=16), nullable=False),
+        sa.Column("folder", sa.String(length=255), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("current_revision", sa.Integer(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column("os_template", sa.String(length=100), nullable=False),
+        sa.Column("archived_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_templates")),
+        sa.UniqueConstraint("name", name=op.f("uq_templates_name")),
+    )
+    with op.batch_alter_table("templates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_templates_status"), ["status"], unique=False)
+
     op.create_table(
         "users",
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -151,6 +186,53 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_oidc_identities_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "template_bucket_uses",
+        sa.Column("template_id", sa.String(length=36), nullable=False),
+        sa.Column("bucket_name", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["templates.id"],
+            name=op.f("fk_template_bucket_uses_template_id_templates"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("template_id", "bucket_name", name=op.f("pk_template_bucket_uses")),
+    )
+    with op.batch_alter_table("template_bucket_uses", schema=None) as batch_op:
+        batch_op.create_index("ix_template_bucket_uses_bucket_name", ["bucket_name"], unique=False)
+
+    op.create_table(
+        "template_revisions",
+        sa.Column("template_id", sa.String(length=36), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("manifest", sa.JSON(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
+        sa.Column("author", sa.String(length=100), nullable=True),
+        sa.Column("message", sa.String(length=500), nullable=True),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["templates.id"],
+            name=op.f("fk_template_revisions_template_id_templates"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_template_revisions")),
+        sa.UniqueConstraint("template_id", "number", name="uq_template_revisions_number"),
+    )
+    op.create_table(
+        "template_tags",
+        sa.Column("template_id", sa.String(length=36), nullable=False),
+        sa.Column("tag", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["template_id"], ["templates.id"], name=op.f("fk_template_tags_template_id_templates"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("template_id", "tag", name=op.f("pk_template_tags")),
+    )
+    with op.batch_alter_table("template_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_template_tags_tag", ["tag"], unique=False)
+
+    op.create_table(
         "user_sessions",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
@@ -179,6 +261,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
 
     op.drop_table("user_sessions")
+    with op.batch_alter_table("template_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_template_tags_tag")
+
+    op.drop_table("template_tags")
+    op.drop_table("template_revisions")
+    with op.batch_alter_table("template_bucket_uses", schema=None) as batch_op:
+        batch_op.drop_index("ix_template_bucket_uses_bucket_name")
+
+    op.drop_table("template_bucket_uses")
     with op.batch_alter_table("oidc_identities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_identities_user_id"))
 
@@ -189,9 +280,14 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("users")
+    with op.batch_alter_table("templates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_templates_status"))
+
+    op.drop_table("templates")
     op.drop_table("oidc_login_states")
     op.drop_table("nodes")
     op.drop_table("login_throttle")
+    op.drop_table("buckets")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_at"))
         batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))

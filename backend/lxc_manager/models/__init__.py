@@ -2,8 +2,17 @@
 
 from lxc_manager.core.models import Base
 from lxc_manager.models.audit import AuditEvent
+from lxc_manager.models.buckets import Bucket
 from lxc_manager.models.nodes import Node, NodeAccess, TLSMode
 from lxc_manager.models.sessions import LoginThrottle, OIDCLoginState, UserSession
+from lxc_manager.models.templates import (
+    Template,
+    TemplateBucketUse,
+    TemplateOrigin,
+    TemplateRevision,
+    TemplateStatus,
+    TemplateTag,
+)
 from lxc_manager.models.tokens import APIToken
 from lxc_manager.models.users import OIDCIdentity, Role, User
 
@@ -11,6 +20,7 @@ __all__ = [
     "APIToken",
     "AuditEvent",
     "Base",
+    "Bucket",
     "LoginThrottle",
     "Node",
     "NodeAccess",
@@ -18,6 +28,12 @@ __all__ = [
     "OIDCLoginState",
     "Role",
     "TLSMode",
+    "Template",
+    "TemplateBucketUse",
+    "TemplateOrigin",
+    "TemplateRevision",
+    "TemplateStatus",
+    "TemplateTag",
     "User",
     "UserSession",
 ]

@@ -290,7 +290,7 @@ class InputType(StrEnum):
     int = "int"
     bool = "bool"
     enum = "enum"
-    password = "password"
+    password = "password"  # noqa: S105 - an input type, not a secret
 
 
 class Input(Strict):

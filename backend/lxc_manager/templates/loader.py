@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from lxc_manager.templates.format import (
+    HOST_HOOK_EVENTS,
     SCRIPT_NAME_PATTERN,
     SLUG_PATTERN,
-    HOST_HOOK_EVENTS,
     BucketManifest,
     HookEvent,
     TemplateManifest,
@@ -58,8 +58,13 @@ class Problem:
         return f"{where}{what}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "column": self.column, "field": self.field,
-                "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 class InvalidTemplate(Exception):
@@ -154,7 +159,7 @@ def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
     try:
         real_root = folder.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
-        raise InvalidTemplate([Problem(label, f"cannot read folder: {exc.strerror or exc}")]) from None
+        raise InvalidTemplate([Problem(label, f"cannot read folder: {exc}")]) from None
     files: dict[str, RawFile] = {}
     total = 0
 
@@ -185,8 +190,11 @@ def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
                 return
             with open(path, "rb") as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)
-        except (OSError, RuntimeError) as exc:
-            problems.append(Problem(display, f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
+        except OSError as exc:
+            problems.append(Problem(display, f"cannot read: {exc.strerror or exc}"))
+            return
+        except RuntimeError:  # symlink loop
+            problems.append(Problem(display, "symlink loop"))
             return
         files[rel] = RawFile(data=data, mode=stat.S_IMODE(st.st_mode))
 

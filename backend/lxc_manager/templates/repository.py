@@ -56,7 +56,9 @@ class TemplateRepository:
         return {row.name: TemplateState(*row) for row in rows}
 
     async def get(self, name: str) -> Template | None:
-        result: Template | None = await self.session.scalar(select(Template).where(Template.name == name))
+        result: Template | None = await self.session.scalar(
+            select(Template).where(Template.name == name).execution_options(populate_existing=True)
+        )
         return result
 
     async def revision(self, template_id: str, number: int) -> TemplateRevision | None:
