@@ -25,3 +25,9 @@ api_router.include_router(users_router)
 from lxc_manager.tokens.endpoints import router as tokens_router  # noqa: E402
 
 api_router.include_router(tokens_router)
+from lxc_manager.templates.endpoints import router as templates_router  # noqa: E402
+
+api_router.include_router(templates_router)
+from lxc_manager.buckets.endpoints import router as buckets_router  # noqa: E402
+
+api_router.include_router(buckets_router)

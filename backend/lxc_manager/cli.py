@@ -67,6 +67,14 @@ def _rotate_keys(_: argparse.Namespace) -> int:
     return asyncio.run(rotate_keys(get_settings()))
 
 
+def _sync_templates(_: argparse.Namespace) -> int:
+    from lxc_manager.templates.startup import sync_command
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return asyncio.run(sync_command(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lxc-manager", description="LXC Template Manager for Proxmox VE")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=_create_admin)
 
     sub.add_parser("rotate-keys", help="re-encrypt every stored secret with a new key").set_defaults(func=_rotate_keys)
+    sub.add_parser(
+        "sync-templates", help="discover templates and buckets into the database (exit 1 if any is broken)"
+    ).set_defaults(func=_sync_templates)
     return parser
 
 

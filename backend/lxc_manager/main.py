@@ -17,6 +17,7 @@ from lxc_manager.core.logging import configure_logging, get_logger
 from lxc_manager.core.middleware import RequestContextMiddleware
 from lxc_manager.core.state import AppState
 from lxc_manager.health.endpoints import router as health_router
+from lxc_manager.templates.startup import sync_on_startup
 
 log = get_logger(__name__)
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings)
         app.state.lxcm = state
         log.info("startup", database=state.engine.url.get_backend_name(), redis=bool(settings.redis_url))
+        await sync_on_startup(state)  # never raises: a broken template is logged, not fatal
         try:
             yield
         finally:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     templates_dir: Path = Field(default=REPO_ROOT / "infra" / "lxc" / "templates")
+    # Package buckets; unset: ``templates_dir/../buckets``.
+    buckets_dir: Path | None = None
+    # Never write templates/buckets back to disk (e.g. a read-only checkout); edits then answer 409.
+    templates_read_only: bool = False
+    # Discover templates when the app starts (a broken template is logged, never fatal).
+    templates_sync_on_startup: bool = True
 
     # Secrets-at-rest key: base64 32 bytes. Unset: a key file is created in data_dir (mode 0600).
     secret_key: SecretStr | None = None
@@ -107,6 +113,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'lxc-manager.db'}"
+
+    @property
+    def effective_buckets_dir(self) -> Path:
+        return self.buckets_dir or (self.templates_dir.parent / "buckets")
 
     @property
     def effective_secret_key_file(self) -> Path:
