@@ -22,7 +22,7 @@ from urllib.parse import unquote_plus, urlencode
 
 import uvicorn
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import KeyParameters, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -54,6 +54,7 @@ class Misbehaviour:
     sign_with_other_key: bool = False  # same kid, another private key: the signature cannot verify
     authorize_error: str | None = None  # e.g. "access_denied"
     omit_id_token: bool = False
+    token_endpoint_crash: bool = False  # the token endpoint answers 500 with an HTML page
 
 
 @dataclass
@@ -72,8 +73,10 @@ class _PendingCode:
     identity: TestIdentity
 
 
-def _new_key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"})
+def _key_pair() -> tuple[RSAKey, RSAKey]:
+    """The signing key and an impostor with the same kid (whose signatures cannot verify)."""
+    parameters: KeyParameters = {"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"}
+    return RSAKey.generate_key(2048, parameters=parameters), RSAKey.generate_key(2048, parameters=parameters)
 
 
 def _s256(verifier: str) -> str:
@@ -94,8 +97,7 @@ class OIDCTestProvider:
     port: int = 0
 
     def __post_init__(self) -> None:
-        self.key = _new_key()
-        self.other_key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid, "use": "sig", "alg": "RS256"})
+        self.key, self.other_key = _key_pair()
         self._codes: dict[str, _PendingCode] = {}
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -128,8 +130,7 @@ class OIDCTestProvider:
 
     def rotate_key(self) -> None:
         """Sign with a brand-new key (new kid) and publish only that one."""
-        self.key = _new_key()
-        self.other_key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid, "use": "sig", "alg": "RS256"})
+        self.key, self.other_key = _key_pair()
 
     def start(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -223,6 +224,8 @@ class OIDCTestProvider:
         return None
 
     async def _token(self, request: Request) -> Response:
+        if self.misbehave.token_endpoint_crash:
+            return Response("<html>Internal Server Error</html>", status_code=500, media_type="text/html")
         form = {k: str(v) for k, v in (await request.form()).items()}
         client_auth = self._client_auth(request, form)
 

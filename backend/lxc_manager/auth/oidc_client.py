@@ -8,6 +8,7 @@ rate-limited so a stream of bogus tokens cannot turn us into a JWKS-fetching loo
 from __future__ import annotations
 
 import hmac
+import importlib
 import ipaddress
 import time
 from collections.abc import Mapping
@@ -66,6 +67,25 @@ class OIDCTokenInvalid(BadRequest):
 class OIDCCodeRejected(BadRequest):
     code: ClassVar[str] = "oidc_code_rejected"
     default_detail: ClassVar[str] = "The identity provider refused the authorization code; start the login again"
+
+
+def _http_library_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(transport errors, HTTP status errors) of plain httpx and, when installed, httpx2: authlib's httpx
+    client switches to httpx2 whenever it is importable, and its errors must still map to 502/503."""
+    transport: list[type[Exception]] = [httpx.TransportError]
+    status: list[type[Exception]] = [httpx.HTTPStatusError]
+    try:
+        httpx2 = importlib.import_module("httpx2")
+    except ImportError:
+        pass
+    else:
+        transport.append(httpx2.TransportError)
+        status.append(httpx2.HTTPStatusError)
+    return tuple(transport), tuple(status)
+
+
+_TRANSPORT_ERRORS, _STATUS_ERRORS = _http_library_errors()
+_UNUSABLE_ANSWER_ERRORS: tuple[type[Exception], ...] = (*_STATUS_ERRORS, ValueError)
 
 
 class UnknownSigningKey(Exception):
@@ -254,10 +274,10 @@ async def exchange_code(
         raise OIDCCodeRejected(
             f"The identity provider refused the authorization code ({error}); start the login again"
         ) from exc
-    except httpx.TransportError as exc:
+    except _TRANSPORT_ERRORS as exc:
         log.warning("oidc_provider_unreachable", what="token endpoint", error_type=type(exc).__name__)
         raise OIDCProviderUnavailable("The identity provider's token endpoint cannot be reached") from exc
-    except (httpx.HTTPStatusError, ValueError) as exc:
+    except _UNUSABLE_ANSWER_ERRORS as exc:
         raise OIDCProviderError("The identity provider's token endpoint returned an unusable answer") from exc
     id_token = token.get("id_token") if isinstance(token, Mapping) else None
     if not isinstance(id_token, str) or not id_token:

@@ -6,6 +6,7 @@ HTTP → take its 302 back to /oidc/callback with the app client (which holds th
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -362,6 +363,29 @@ async def test_missing_id_token_is_a_provider_error(
 ) -> None:
     provider.misbehave = Misbehaviour(omit_id_token=True)
     assert_error(await sso_login(client, idp_http), 502, "oidc_provider_error")
+    assert await count(app, UserSession) == 0
+
+
+async def test_token_endpoint_crash_is_502(
+    app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    provider.misbehave = Misbehaviour(token_endpoint_crash=True)
+    assert_error(await sso_login(client, idp_http), 502, "oidc_provider_error")
+    assert await count(app, UserSession) == 0
+
+
+async def test_token_endpoint_unreachable_is_503(
+    app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    callback_url = await authorize(idp_http, await start(client))
+    # The provider goes away between the browser's visit and the callback: point the cached metadata at a
+    # port where nothing listens.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/token"
+    fetched_at, metadata = oidc_client._discovery_cache[provider.issuer]
+    oidc_client._discovery_cache[provider.issuer] = (fetched_at, dataclasses.replace(metadata, token_endpoint=dead))
+    assert_error(await client.get(callback_url), 503, "oidc_provider_unavailable")
     assert await count(app, UserSession) == 0
 
 
