@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ BASE_URL = "https://pve1.test:8006"
 SHARED_PVE_API = Path(__file__).resolve().parents[3].parent / "shared" / "pve-api"
 PVE_HEADERS = {"Server": "pve-api-daemon/3.0", "Content-Type": "application/json;charset=UTF-8"}
 
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+Handler = Callable[[httpx.Request], httpx.Response] | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 

@@ -14,7 +14,9 @@ from lxc_manager.integrations.proxmox import (
     NetSpec,
     ProxmoxAlreadyExists,
     ProxmoxClient,
+    ProxmoxLocked,
     RootfsSpec,
+    missing_privileges,
     new_volume,
 )
 
@@ -246,3 +248,31 @@ async def test_auth_header_and_base_url(fake: FakePVE, client: ProxmoxClient) ->
         ProxmoxClient("https://x", "no-token-name", "s")
     with pytest.raises(ValueError):
         ProxmoxClient("https://x", "a@pve!t", "")
+
+
+def test_missing_privileges_follows_pve_acl_inheritance() -> None:
+    perms = {
+        "/": {"Sys.Audit": 0},
+        "/vms": {"VM.Allocate": 1, "VM.Audit": 1, "VM.PowerMgmt": 0},
+        "/storage/local-lvm": {"Datastore.AllocateSpace": 1},
+        "/sdn/zones/localnetwork/vmbr0": {"SDN.Use": 1},
+    }
+    assert missing_privileges(perms, "/vms", ["VM.Allocate", "VM.PowerMgmt"]) == []
+    assert missing_privileges(perms, "/vms/201", ["VM.Allocate", "VM.PowerMgmt"]) == ["VM.PowerMgmt"]
+    assert missing_privileges(perms, "/storage/local-lvm", ["Datastore.AllocateSpace"]) == []
+    assert missing_privileges(perms, "/storage/local", ["Datastore.AllocateSpace"]) == ["Datastore.AllocateSpace"]
+    assert missing_privileges(perms, "/sdn/zones/localnetwork/vmbr1", ["SDN.Use"]) == ["SDN.Use"]
+    assert missing_privileges(perms, "/nodes/pve1", ["Sys.Audit"]) == ["Sys.Audit"]
+    assert missing_privileges({}, "/vms", ["VM.Audit"]) == ["VM.Audit"]
+
+
+async def test_wait_unlocked_polls_the_config_lock(fake: FakePVE, client: ProxmoxClient) -> None:
+    locked = pve_ok({"lock": "create", "hostname": "web", "digest": "aa"})
+    fake.on("GET", "/nodes/pve1/lxc/201/config", locked, locked, pve_ok({"hostname": "web", "digest": "bb"}))
+    config = await client.wait_unlocked("pve1", 201, timeout=5, poll_interval=0)
+    assert config.lock is None and config.digest == "bb"
+    assert fake.count("GET", "/nodes/pve1/lxc/201/config") == 3
+    fake.on("GET", "/nodes/pve1/lxc/201/config", pve_ok({"lock": "backup", "digest": "cc"}))
+    with pytest.raises(ProxmoxLocked) as info:
+        await client.wait_unlocked("pve1", 201, timeout=0.05, poll_interval=0.01)
+    assert info.value.lock == "backup"

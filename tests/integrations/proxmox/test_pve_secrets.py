@@ -27,7 +27,7 @@ async def test_errors_reprs_and_logs_never_contain_the_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     request = httpx.Request("GET", "https://pve1.test")
-    answers = [
+    answers: list[httpx.Response | Exception] = [
         pve_error(400, "Parameter verification failed.", {"vmid": "invalid"}),
         pve_error(401, "Authentication failed!"),
         pve_error(403, "Permission check failed (/vms/100, VM.Audit)"),

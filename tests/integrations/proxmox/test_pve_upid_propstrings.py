@@ -75,7 +75,7 @@ def test_malformed_upids_are_rejected(text: str) -> None:
 
 
 keys = st.from_regex(r"[a-z][a-z0-9_\-]{0,10}", fullmatch=True)
-values = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), min_size=1, max_size=20)
+values = st.text(st.characters(exclude_characters=",", exclude_categories=["Cs"]), min_size=1, max_size=20)
 
 
 @given(st.dictionaries(keys, values, max_size=6), st.one_of(st.none(), values.filter(lambda v: "=" not in v)))

@@ -3,7 +3,7 @@
 Imports only ``core``: no FastAPI, no SQLAlchemy, no domain code.
 """
 
-from lxc_manager.integrations.proxmox.client import ProxmoxClient
+from lxc_manager.integrations.proxmox.client import ProxmoxClient, missing_privileges
 from lxc_manager.integrations.proxmox.errors import (
     ProxmoxAlreadyExists,
     ProxmoxAPIError,
@@ -106,6 +106,7 @@ __all__ = [
     "VersionInfo",
     "build_property_string",
     "fetch_certificate",
+    "missing_privileges",
     "new_volume",
     "normalize_fingerprint",
     "parse_property_string",

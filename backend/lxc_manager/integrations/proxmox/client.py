@@ -19,6 +19,7 @@ from lxc_manager.core.logging import get_logger
 from lxc_manager.integrations.proxmox.errors import (
     ProxmoxAlreadyExists,
     ProxmoxError,
+    ProxmoxLocked,
     ProxmoxTaskError,
     ProxmoxTimeout,
     ProxmoxValidationError,
@@ -45,7 +46,7 @@ from lxc_manager.integrations.proxmox.models import (
 from lxc_manager.integrations.proxmox.session import ProxmoxSession, RetryPolicy, path_of
 from lxc_manager.integrations.proxmox.upid import parse_upid
 
-__all__ = ["ProxmoxClient", "RetryPolicy"]
+__all__ = ["ProxmoxClient", "RetryPolicy", "missing_privileges"]
 
 log = get_logger(__name__)
 
@@ -55,6 +56,25 @@ _WARNINGS_RE = re.compile(r"^WARNINGS: (\d+)$")
 LOG_TAIL_LINES = 50
 # Right after a write, the status endpoint may not know the task yet (400 "no such task").
 FIRST_POLL_400_RETRIES = 5
+
+
+def missing_privileges(permissions: Mapping[str, Mapping[str, int]], path: str, required: list[str]) -> list[str]:
+    """Which of ``required`` the token lacks on ``path``, from a ``permissions()`` answer.
+
+    Follows PVE's ACL rule: the most specific path that has an entry decides; an ancestor's privileges apply below it
+    only when propagated (value 1). Best used with ``permissions(path)``, where PVE computes the effective set itself.
+    """
+    current = "/" + path.strip("/")
+    exact = True
+    while True:
+        granted = permissions.get(current)
+        if granted is not None:
+            effective = {name for name, propagate in granted.items() if exact or propagate}
+            return [privilege for privilege in required if privilege not in effective]
+        if current == "/":
+            return list(required)
+        current = current.rsplit("/", 1)[0] or "/"
+        exact = False
 
 
 def _list_of(model: type[Any], data: Any) -> list[Any]:
@@ -238,6 +258,24 @@ class ProxmoxClient(ProxmoxSession):
     async def lxc_snapshot_rollback(self, node: str, vmid: int, snapname: str, *, start: bool | None = None) -> str:
         path = path_of("nodes", node, "lxc", vmid, "snapshot", snapname, "rollback")
         return str(await self.request("POST", path, {"start": start}))
+
+    async def wait_unlocked(
+        self,
+        node: str,
+        vmid: int,
+        timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for polling, not one call
+        poll_interval: float = 1.0,
+    ) -> LXCConfig:
+        """Poll the config until it carries no ``lock`` (bpg ``WaitForContainerConfigUnlock``); ProxmoxLocked after
+        ``timeout``. Call before start/config/delete instead of blindly retrying ``CT is locked (...)``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            config = await self.lxc_config(node, vmid)
+            if not config.lock:
+                return config
+            if time.monotonic() >= deadline:
+                raise ProxmoxLocked(500, f"CT is locked ({config.lock})", method="GET", path=f"lxc/{vmid}/config")
+            await asyncio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
 
     # ---- tasks ------------------------------------------------------------------------------------------------
     async def task_status(self, upid: str, node: str | None = None) -> TaskStatus:
