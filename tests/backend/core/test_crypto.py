@@ -125,8 +125,8 @@ def test_env_key_and_old_env_keys(tmp_path: Path) -> None:
     settings = Settings(
         environment=Environment.test,
         data_dir=tmp_path,
-        secret_key=encode_key(new),  # type: ignore[arg-type]
-        secret_key_old=encode_key(old),  # type: ignore[arg-type]
+        secret_key=encode_key(new),
+        secret_key_old=encode_key(old),
     )
     keyring = load_keyring(settings)
     assert keyring.source == "environment" and keyring.current == new
@@ -145,12 +145,12 @@ def test_env_key_and_old_env_keys(tmp_path: Path) -> None:
 )
 def test_bad_keys_are_refused_without_echoing_them(environment: Environment, value: str, message: str) -> None:
     with pytest.raises(ValidationError) as info:
-        Settings(environment=environment, secret_key=value)  # type: ignore[arg-type]
+        Settings(environment=environment, secret_key=value)
     assert message in str(info.value)
     assert value not in str(info.value)
 
 
 def test_random_key_is_accepted_in_production() -> None:
     key = encode_key(generate_key())
-    settings = Settings(environment=Environment.production, secret_key=key)  # type: ignore[arg-type]
+    settings = Settings(environment=Environment.production, secret_key=key)
     assert load_keyring(settings).current == base64.b64decode(key)
