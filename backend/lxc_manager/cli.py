@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "sync-templates", help="discover templates and buckets into the database (exit 1 if any is broken)"
     ).set_defaults(func=_sync_templates)
+
+    from lxc_manager.pvesim.cli import register as register_pve_sim
+
+    register_pve_sim(sub)
     return parser
 
 

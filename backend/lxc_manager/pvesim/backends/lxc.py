@@ -160,7 +160,7 @@ class LxcContainerBackend:
             ct_dir.mkdir(parents=True)
             try:
                 if spec.unprivileged:
-                    self.host.check_unprivileged()
+                    await asyncio.to_thread(self.host.check_unprivileged, ct_dir)
                     await self.host.extract(ct_dir / "rootfs")
                 else:
                     (ct_dir / "delta").mkdir()

@@ -60,10 +60,17 @@ class LxcHost:
             raise LxcBackendError(f"rootfs tarball {self.rootfs_tarball} missing: {_HINT}")
 
     @staticmethod
-    def check_unprivileged() -> None:
+    def check_unprivileged(ct_dir: Path) -> None:
         for path in (Path("/etc/subuid"), Path("/etc/subgid")):
             if not subid_range_present(path):
                 raise LxcBackendError(f"{path} lacks root:{IDMAP_BASE}:{IDMAP_SIZE} for unprivileged CTs: {_HINT}")
+        # The mapped root (host uid 100000) must be able to walk down to its rootfs.
+        for folder in [ct_dir, *ct_dir.parents]:
+            if folder.exists() and not folder.stat().st_mode & 0o001:
+                raise LxcBackendError(
+                    f"{folder} is not searchable by the unprivileged container's root (uid {IDMAP_BASE}): "
+                    f"chmod o+x {folder} or use a state dir below a world-searchable path"
+                )
 
     async def ensure_bridge(self) -> None:
         """lxc-net without systemd: lxcbr0 10.0.3.1/24, dnsmasq (DHCP + DNS) and NAT. Idempotent."""

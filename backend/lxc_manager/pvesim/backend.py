@@ -1,0 +1,279 @@
+"""Container backends of the simulator. ``memory``: a sandbox folder per container with shimmed tools.
+
+Sandbox layout (``<state>/containers/<vmid>/``): ``root/`` is the container's ``/`` (``CT_ROOT``); inside it
+``.pvesim/bin`` holds the shims (apt-get, apt, dpkg, systemctl, ss, useradd, usermod, chpasswd, id, curl, wget)
+and ``.pvesim/calls.jsonl`` / ``.pvesim/state.json`` their log and state. ``snapshots/<name>/`` are copies of
+``root/``.
+
+Isolation: as root with ``unshare`` available, ``pct exec`` runs the command in a private mount namespace chrooted
+into ``root/`` (host ``/usr``, ``/bin``, ``/lib*`` bind-mounted read-only), so ``/etc/foo`` inside a script really
+is ``root/etc/foo``. Otherwise ("prefix" mode) the command runs on the host with cwd and HOME inside the sandbox and
+``CT_ROOT`` pointing at it; absolute paths are then *not* remapped (only ``pct push/pull`` and the shims are).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
+
+from lxc_manager.core.logging import get_logger
+
+log = get_logger(__name__)
+
+SHIMMED = ("apt-get", "apt", "dpkg", "dpkg-query", "systemctl", "ss", "useradd", "adduser", "usermod", "chpasswd",
+           "id", "curl", "wget")  # fmt: skip
+CT_PATH = "/.pvesim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+Output = Callable[[bytes], Awaitable[None]]
+
+_CHROOT_SETUP = r"""
+set -e
+R="$1"; shift
+for d in usr bin sbin lib lib32 lib64 libx32; do
+  if [ -L "/$d" ]; then [ -e "$R/$d" ] || [ -L "$R/$d" ] || ln -s "$(readlink "/$d")" "$R/$d"
+  elif [ -d "/$d" ]; then
+    mkdir -p "$R/$d"; mount --rbind "/$d" "$R/$d"; mount -o remount,bind,ro "$R/$d" 2>/dev/null || true
+  fi
+done
+mkdir -p "$R/dev" "$R/proc" "$R/tmp"
+mount --rbind /dev "$R/dev"
+mount -t proc proc "$R/proc"
+exec chroot "$R" "$@"
+"""
+
+
+class BackendError(Exception):
+    """A backend operation failed (message is shown to the caller, like a PVE ``die``)."""
+
+
+class ContainerBackend(Protocol):
+    """What the simulator needs from a container runtime (memory sandbox now, real LXC later)."""
+
+    async def create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None: ...
+    async def start(self, vmid: int) -> None: ...
+    async def stop(self, vmid: int) -> None: ...
+    async def destroy(self, vmid: int) -> None: ...
+    async def exec(
+        self, vmid: int, argv: list[str], stdin: AsyncIterator[bytes] | None, stdout: Output, stderr: Output
+    ) -> int: ...
+    async def push(self, vmid: int, source: Path, dest: str, perms: int | None, user: str | None,
+                   group: str | None) -> None: ...  # fmt: skip
+    async def pull(self, vmid: int, source: str, dest: Path) -> None: ...
+    async def snapshot(self, vmid: int, name: str) -> None: ...
+    async def rollback(self, vmid: int, name: str) -> None: ...
+    async def delete_snapshot(self, vmid: int, name: str) -> None: ...
+    async def clone(self, vmid: int, newid: int) -> None: ...
+
+
+def _os_release(ostemplate: str) -> str:
+    name = ostemplate.rsplit("/", 1)[-1]
+    distro, _, rest = name.partition("-")
+    version = rest.split("-")[0].split("_")[0]
+    pretty = {"debian": "Debian GNU/Linux", "ubuntu": "Ubuntu", "alpine": "Alpine Linux"}.get(distro, distro)
+    return f'PRETTY_NAME="{pretty} {version}"\nNAME="{pretty}"\nVERSION_ID="{version}"\nID={distro}\n'
+
+
+class MemoryBackend:
+    """Sandbox folders + shims; see the module docstring for the isolation modes."""
+
+    def __init__(self, base: Path, isolation: str | None = None) -> None:
+        self.base = base
+        self.base.mkdir(parents=True, exist_ok=True)
+        chosen = isolation or os.environ.get("LXCM_PVESIM_ISOLATION")
+        if chosen is None:
+            usable = os.geteuid() == 0 and shutil.which("unshare") and shutil.which("chroot")
+            chosen = "chroot" if usable else "prefix"
+        self.isolation = chosen
+
+    def ct_dir(self, vmid: int) -> Path:
+        return self.base / str(vmid)
+
+    def root(self, vmid: int) -> Path:
+        return self.ct_dir(vmid) / "root"
+
+    def resolve(self, vmid: int, ct_path: str) -> Path:
+        """A path inside the CT → host path under its root; refuses escapes through ``..`` or symlinks."""
+        root = self.root(vmid).resolve()
+        candidate = (root / ct_path.lstrip("/")).resolve()
+        if candidate != root and root not in candidate.parents:
+            raise BackendError(f"path '{ct_path}' leaves the container")
+        return candidate
+
+    async def create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None:
+        await asyncio.to_thread(self._create, vmid, ostemplate, hostname, ssh_keys)
+
+    def _create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None:
+        root = self.root(vmid)
+        if self.ct_dir(vmid).exists():
+            shutil.rmtree(self.ct_dir(vmid))
+        for folder in ("etc", "root", "tmp", "var/log", "home", "run", ".pvesim/bin"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / "etc/os-release").write_text(_os_release(ostemplate))
+        (root / "etc/hostname").write_text(hostname + "\n")
+        (root / "etc/hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {hostname}\n")
+        (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/bin/false\n")
+        (root / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+        if ssh_keys:
+            (root / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
+            (root / "root/.ssh/authorized_keys").write_text(ssh_keys.rstrip("\n") + "\n")
+        meta = root / ".pvesim"
+        shutil.copyfile(Path(__file__).with_name("shim.py"), meta / "shim.py")
+        (meta / "state.json").write_text(json.dumps({"packages": {}, "services": {}, "running": False}))
+        (meta / "calls.jsonl").touch()
+        for name in SHIMMED:
+            wrapper = meta / "bin" / name
+            wrapper.write_text(
+                f'#!/bin/sh\nexec "${{PVESIM_PYTHON:-python3}}" "$CT_ROOT/.pvesim/shim.py" {name} "$@"\n'
+            )
+            wrapper.chmod(0o755)
+
+    def _require(self, vmid: int) -> Path:
+        root = self.root(vmid)
+        if not root.is_dir():
+            raise BackendError(f"container {vmid} has no sandbox")
+        return root
+
+    def _update_services(self, vmid: int, running: bool) -> None:
+        path = self._require(vmid) / ".pvesim/state.json"
+        state = json.loads(path.read_text())
+        for svc in state.get("services", {}).values():
+            svc["active"] = bool(running and svc.get("enabled"))
+        state["running"] = running
+        path.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+    async def start(self, vmid: int) -> None:
+        # Booting activates enabled units; stopping deactivates everything (like systemd in a real CT).
+        await asyncio.to_thread(self._update_services, vmid, True)
+
+    async def stop(self, vmid: int) -> None:
+        await asyncio.to_thread(self._update_services, vmid, False)
+
+    async def destroy(self, vmid: int) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid), True)
+
+    def _command(self, vmid: int, argv: list[str]) -> tuple[list[str], dict[str, str] | None, str | None]:
+        root = self._require(vmid)
+        if self.isolation == "chroot":
+            env_args = [f"PATH={CT_PATH}", "HOME=/root", "CT_ROOT=/", f"CT_VMID={vmid}", "LANG=C.UTF-8",
+                        "TERM=dumb", "PVESIM_PYTHON=python3"]  # fmt: skip
+            command = ["unshare", "--mount", "--fork", "--", "/bin/sh", "-c", _CHROOT_SETUP, "sh", str(root),
+                       "/usr/bin/env", "-i", "-C", "/root", *env_args, *argv]  # fmt: skip
+            return command, None, None
+        path = f"{root}/.pvesim/bin:" + os.environ.get("PATH", "/usr/bin:/bin")
+        env = {"PATH": path, "HOME": str(root / "root"), "CT_ROOT": str(root), "CT_VMID": str(vmid),
+               "LANG": "C.UTF-8", "TERM": "dumb", "PVESIM_PYTHON": sys.executable}  # fmt: skip
+        return argv, env, str(root / "root")
+
+    async def exec(
+        self, vmid: int, argv: list[str], stdin: AsyncIterator[bytes] | None, stdout: Output, stderr: Output
+    ) -> int:
+        command, env, cwd = self._command(vmid, argv)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+            )
+        except FileNotFoundError:
+            await stderr(f'lxc-attach: {vmid}: Failed to exec "{argv[0]}": No such file or directory\n'.encode())
+            return 127
+
+        async def pump(stream: asyncio.StreamReader | None, sink: Output) -> None:
+            assert stream is not None
+            while chunk := await stream.read(65536):
+                await sink(chunk)
+
+        async def feed() -> None:
+            assert proc.stdin is not None and stdin is not None
+            try:
+                async for chunk in stdin:
+                    proc.stdin.write(chunk)
+                    await proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            finally:
+                proc.stdin.close()
+
+        feeder = asyncio.create_task(feed()) if stdin is not None else None
+        try:
+            await asyncio.gather(pump(proc.stdout, stdout), pump(proc.stderr, stderr))
+            return await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            if feeder is not None:
+                feeder.cancel()
+
+    def _ids(self, vmid: int, user: str | None, group: str | None) -> tuple[int, int]:
+        def lookup(filename: str, name: str | None, what: str) -> int:
+            if name is None:
+                return -1
+            if name.isdigit():
+                return int(name)
+            for line in (self.root(vmid) / "etc" / filename).read_text().splitlines():
+                parts = line.split(":")
+                if parts[0] == name and len(parts) > 2:
+                    return int(parts[2])
+            raise BackendError(f"failed to get {what} for: {name}")
+
+        return lookup("passwd", user, "uid"), lookup("group", group, "gid")
+
+    async def push(
+        self, vmid: int, source: Path, dest: str, perms: int | None, user: str | None, group: str | None
+    ) -> None:
+        target = self.resolve(vmid, dest)
+        uid, gid = self._ids(vmid, user, group)
+        if not target.parent.is_dir():
+            raise BackendError(f"failed to create file: {dest}: No such file or directory")
+        await asyncio.to_thread(shutil.copyfile, source, target)
+        if perms is not None:
+            target.chmod(perms)
+        if (uid, gid) != (-1, -1) and os.geteuid() == 0:
+            os.chown(target, uid, gid)
+
+    async def pull(self, vmid: int, source: str, dest: Path) -> None:
+        origin = self.resolve(vmid, source)
+        if not origin.is_file():
+            raise BackendError(f"failed to open {source}: No such file or directory")
+        await asyncio.to_thread(shutil.copyfile, origin, dest)
+
+    async def snapshot(self, vmid: int, name: str) -> None:
+        target = self.ct_dir(vmid) / "snapshots" / name
+        await asyncio.to_thread(shutil.copytree, self._require(vmid), target, symlinks=True)
+
+    async def rollback(self, vmid: int, name: str) -> None:
+        source = self.ct_dir(vmid) / "snapshots" / name
+        if not source.is_dir():
+            raise BackendError(f"snapshot '{name}' has no saved root")
+
+        def swap() -> None:
+            shutil.rmtree(self.root(vmid), ignore_errors=True)
+            shutil.copytree(source, self.root(vmid), symlinks=True)
+
+        await asyncio.to_thread(swap)
+
+    async def delete_snapshot(self, vmid: int, name: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid) / "snapshots" / name, True)
+
+    async def clone(self, vmid: int, newid: int) -> None:
+        def copy() -> None:
+            shutil.rmtree(self.ct_dir(newid), ignore_errors=True)
+            shutil.copytree(self._require(vmid), self.root(newid), symlinks=True)
+
+        await asyncio.to_thread(copy)
+
+    def calls(self, vmid: int) -> list[dict[str, object]]:
+        """The shim call log of a container (for tests and ``/_sim/state``)."""
+        path = self.root(vmid) / ".pvesim/calls.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

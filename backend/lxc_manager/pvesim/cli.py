@@ -1,0 +1,56 @@
+"""``lxc-manager pve-sim``: argument parsing (imports the simulator lazily so the main CLI stays light)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lxc_manager.core.config import REPO_ROOT
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lxc_manager.core.logging import configure_logging
+    from lxc_manager.pvesim.core import SimConfig
+    from lxc_manager.pvesim.schema import SchemaUnavailable
+    from lxc_manager.pvesim.server import serve
+
+    configure_logging(os.environ.get("LXCM_LOG_LEVEL", "INFO"), json=False)
+    if args.nodes < 1:
+        sys.stderr.write("error: --nodes must be at least 1\n")
+        return 2
+    if args.backend != "memory":
+        sys.stderr.write(f"error: --backend {args.backend} is not implemented yet; use --backend memory\n")
+        return 2
+    config = SimConfig(
+        nodes=args.nodes, task_duration=args.task_duration, auth_delay=args.auth_delay, seed=args.seed,
+        state_dir=Path(args.state_dir),
+    )  # fmt: skip
+    try:
+        asyncio.run(serve(config, args.host, args.port, args.ssh_port, args.schema, args.backend))
+    except SchemaUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the ``pve-sim`` subcommand to the main parser's subparsers."""
+    sim = sub.add_parser("pve-sim", help="run a simulated Proxmox VE cluster (HTTPS API + SSH pct)")
+    sim.add_argument("--nodes", type=int, default=3, help="number of nodes pve1..pveN (default 3)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8006, help="HTTPS port (0 = any free port)")
+    sim.add_argument("--ssh-port", type=int, default=0, help="first SSH port, one per node (0 = free ports)")
+    sim.add_argument("--backend", choices=["memory", "lxc"], default="memory")
+    sim.add_argument("--state-dir", default=str(REPO_ROOT / "data" / "pve-sim"))
+    sim.add_argument("--task-duration", type=float, default=1.0, help="seconds a task stays running")
+    sim.add_argument("--auth-delay", type=float, default=3.0, help="delay before a 401 (PVE uses 3 s)")
+    sim.add_argument("--seed", type=int, default=0, help="seed for MACs and fault randomness")
+    sim.add_argument("--schema", default=None, help="path to apidata.json (default $LXCM_PVE_SCHEMA or "
+                     "../shared/pve-api/apidata.json)")  # fmt: skip
+    sim.set_defaults(func=_run)

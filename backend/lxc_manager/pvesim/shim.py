@@ -1,0 +1,282 @@
+"""Command shims of the memory backend, copied into every sandbox as ``/.pvesim/shim.py`` (standard library only).
+
+Invoked as ``shim.py NAME ARGS…`` by the wrappers in ``/.pvesim/bin``. Every call is appended to
+``$CT_ROOT/.pvesim/calls.jsonl``; package, service and user state lives in ``$CT_ROOT/.pvesim/state.json`` so that,
+for example, ``systemctl is-active nginx`` answers ``active`` after ``apt-get install nginx`` or
+``systemctl enable --now nginx``, and ``ss -ltn`` lists the ports of active services.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+# Packages that bring a service, with the TCP ports it listens on once active.
+SERVICES = {
+    "nginx": ("nginx", [80]), "apache2": ("apache2", [80]), "openssh-server": ("ssh", [22]),
+    "postgresql": ("postgresql", [5432]), "redis-server": ("redis-server", [6379]),
+    "mariadb-server": ("mariadb", [3306]), "docker.io": ("docker", []), "caddy": ("caddy", [80, 443]),
+    "prometheus-node-exporter": ("prometheus-node-exporter", [9100]), "grafana": ("grafana-server", [3000]),
+}  # fmt: skip
+
+ROOT = os.environ.get("CT_ROOT", "/")
+META = os.path.join(ROOT, ".pvesim")
+STATE_PATH = os.path.join(META, "state.json")
+
+
+def load_state() -> dict[str, Any]:
+    try:
+        with open(STATE_PATH, encoding="utf-8") as handle:
+            data: dict[str, Any] = json.load(handle)
+            return data
+    except (OSError, ValueError):
+        return {"packages": {}, "services": {}}
+
+
+def save_state(state: dict[str, Any]) -> None:
+    tmp = STATE_PATH + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, indent=1, sort_keys=True)
+    os.replace(tmp, STATE_PATH)
+
+
+def record(name: str, argv: list[str]) -> None:
+    entry = {"ts": round(time.time(), 3), "cmd": name, "argv": argv, "cwd": os.getcwd()}
+    with open(os.path.join(META, "calls.jsonl"), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def unit_name(arg: str) -> str:
+    return arg[: -len(".service")] if arg.endswith(".service") else arg
+
+
+def unit_known(state: dict[str, Any], unit: str) -> bool:
+    if unit in state["services"]:
+        return True
+    for folder in ("etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"):
+        if os.path.exists(os.path.join(ROOT, folder, unit + ".service")):
+            return True
+    return False
+
+
+def apt(argv: list[str]) -> int:
+    state = load_state()
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        err("E: No command given")
+        return 100
+    action, packages = words[0], words[1:]
+    if action == "update":
+        out("Hit:1 http://deb.debian.org/debian bookworm InRelease")
+        out("Reading package lists... Done")
+        return 0
+    if action in {"install", "reinstall"}:
+        out("Reading package lists... Done\nBuilding dependency tree... Done")
+        for package in packages:
+            name = package.split("=")[0]
+            state["packages"][name] = package.split("=")[1] if "=" in package else "1.0-1"
+            out(f"Setting up {name} ({state['packages'][name]}) ...")
+            if name in SERVICES:
+                service, ports = SERVICES[name]
+                state["services"][service] = {"enabled": True, "active": True, "ports": ports}
+        save_state(state)
+        return 0
+    if action in {"remove", "purge"}:
+        for package in packages:
+            state["packages"].pop(package, None)
+            if package in SERVICES:
+                state["services"].pop(SERVICES[package][0], None)
+            out(f"Removing {package} ...")
+        save_state(state)
+        return 0
+    if action in {"upgrade", "dist-upgrade", "full-upgrade", "autoremove", "clean", "autoclean"}:
+        out("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+        return 0
+    err(f"E: Invalid operation {action}")
+    return 100
+
+
+def dpkg(argv: list[str]) -> int:
+    state = load_state()
+    if argv[:1] in (["-s"], ["--status"]) and len(argv) > 1:
+        package = argv[1]
+        if package not in state["packages"]:
+            err(f"dpkg-query: package '{package}' is not installed and no information is available")
+            return 1
+        out(f"Package: {package}\nStatus: install ok installed\nVersion: {state['packages'][package]}")
+        return 0
+    if argv[:1] in (["-l"], ["--list"]):
+        for package, version in sorted(state["packages"].items()):
+            if len(argv) == 1 or package in argv[1:]:
+                out(f"ii  {package:<30} {version:<15} amd64        {package}")
+        return 0
+    return 0
+
+
+def systemctl(argv: list[str]) -> int:
+    state = load_state()
+    now = "--now" in argv
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        out("  UNIT                     LOAD   ACTIVE SUB     DESCRIPTION")
+        return 0
+    action, units = words[0], [unit_name(u) for u in words[1:]]
+    if action in {"daemon-reload", "daemon-reexec", "reset-failed"}:
+        return 0
+    if action == "is-system-running":
+        out("running")
+        return 0
+    code = 0
+    for unit in units:
+        svc = state["services"].get(unit)
+        if action == "is-active":
+            out("active" if svc and svc.get("active") else "inactive")
+            code = code or (0 if svc and svc.get("active") else 3)
+            continue
+        if action == "is-enabled":
+            if not unit_known(state, unit):
+                err(f"Failed to get unit file state for {unit}.service: No such file or directory")
+                code = 1
+                continue
+            out("enabled" if svc and svc.get("enabled") else "disabled")
+            code = code or (0 if svc and svc.get("enabled") else 1)
+            continue
+        if action == "status":
+            if not unit_known(state, unit):
+                err(f"Unit {unit}.service could not be found.")
+                code = 4
+                continue
+            active = bool(svc and svc.get("active"))
+            out(f"● {unit}.service\n     Active: {'active (running)' if active else 'inactive (dead)'}")
+            code = code or (0 if active else 3)
+            continue
+        if not unit_known(state, unit):
+            verb = {"start": "start", "restart": "restart", "stop": "stop", "reload": "reload"}.get(action)
+            if verb:
+                err(f"Failed to {verb} {unit}.service: Unit {unit}.service not found.")
+            else:
+                err(f"Failed to {action} unit: Unit file {unit}.service does not exist.")
+            code = 5 if verb else 1
+            continue
+        svc = state["services"].setdefault(unit, {"enabled": False, "active": False, "ports": []})
+        if action in {"start", "restart", "reload", "try-restart"}:
+            svc["active"] = True
+        elif action == "stop":
+            svc["active"] = False
+        elif action == "enable":
+            svc["enabled"] = True
+            svc["active"] = svc["active"] or now
+            err(f"Created symlink /etc/systemd/system/multi-user.target.wants/{unit}.service.")
+        elif action == "disable":
+            svc["enabled"] = False
+            svc["active"] = svc["active"] and not now
+        elif action == "mask":
+            svc["enabled"] = False
+    save_state(state)
+    return code
+
+
+def ss(argv: list[str]) -> int:
+    state = load_state()
+    out("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process")
+    for name, svc in sorted(state["services"].items()):
+        if svc.get("active"):
+            for port in svc.get("ports", []):
+                out(f'LISTEN 0      511          0.0.0.0:{port}      0.0.0.0:*     users:(("{name}"))')
+    return 0
+
+
+def passwd_entries() -> list[list[str]]:
+    try:
+        with open(os.path.join(ROOT, "etc/passwd"), encoding="utf-8") as handle:
+            return [line.rstrip("\n").split(":") for line in handle if line.count(":") >= 6]
+    except OSError:
+        return []
+
+
+def useradd(argv: list[str]) -> int:
+    name = next((a for a in reversed(argv) if not a.startswith("-")), None)
+    if not name:
+        err("Usage: useradd [options] LOGIN")
+        return 2
+    entries = passwd_entries()
+    if any(e[0] == name for e in entries):
+        err(f"useradd: user '{name}' already exists")
+        return 9
+    uid = max([int(e[2]) for e in entries if int(e[2]) < 60000] + [999]) + 1
+    shell = argv[argv.index("-s") + 1] if "-s" in argv else "/bin/sh"
+    home = f"/home/{name}"
+    with open(os.path.join(ROOT, "etc/passwd"), "a", encoding="utf-8") as handle:
+        handle.write(f"{name}:x:{uid}:{uid}::{home}:{shell}\n")
+    with open(os.path.join(ROOT, "etc/group"), "a", encoding="utf-8") as handle:
+        handle.write(f"{name}:x:{uid}:\n")
+    if "-m" in argv:
+        os.makedirs(os.path.join(ROOT, home.lstrip("/")), exist_ok=True)
+    return 0
+
+
+def id_cmd(argv: list[str]) -> int:
+    names = [a for a in argv if not a.startswith("-")]
+    name = names[0] if names else "root"
+    for entry in passwd_entries():
+        if entry[0] == name:
+            if "-u" in argv:
+                out(entry[2])
+            else:
+                out(f"uid={entry[2]}({name}) gid={entry[3]}({name}) groups={entry[3]}({name})")
+            return 0
+    err(f"id: '{name}': no such user")
+    return 1
+
+
+def usermod(argv: list[str]) -> int:
+    name = argv[-1] if argv else ""
+    if not any(e[0] == name for e in passwd_entries()):
+        err(f"usermod: user '{name}' does not exist")
+        return 6
+    return 0
+
+
+def chpasswd(argv: list[str]) -> int:
+    # Consume the "user:password" lines without recording them: secrets never reach the call log.
+    users = [line.split(":", 1)[0] for line in sys.stdin.read().splitlines() if ":" in line]
+    known = {e[0] for e in passwd_entries()}
+    for user in users:
+        if user not in known:
+            err(f"chpasswd: (user {user}) pam_chauthtok() failed, error:\nAuthentication token manipulation error")
+            return 1
+    return 0
+
+
+def no_network(name: str) -> int:
+    err(f"{name}: (6) Could not resolve host: the simulator has no network")
+    return 6
+
+
+COMMANDS = {
+    "apt-get": apt, "apt": apt, "dpkg": dpkg, "dpkg-query": dpkg, "systemctl": systemctl, "ss": ss,
+    "useradd": useradd, "adduser": useradd, "usermod": usermod, "chpasswd": chpasswd, "id": id_cmd,
+}  # fmt: skip
+
+
+def main() -> int:
+    name, argv = sys.argv[1], sys.argv[2:]
+    record(name, argv)
+    if name in {"curl", "wget"}:
+        return no_network(name)
+    return COMMANDS[name](argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""The SSH side of each simulated node: an asyncssh server that runs ``pct`` like a PVE host does.
+
+Mapping: every node listens on its own port (``connection.json`` → ``ssh.nodes``), user ``root``, key auth with the
+generated client key only. SFTP is served chrooted to the node's scratch dir ``<state>/nodes/<node>/``, and
+``pct push`` reads its SRC (``pct pull`` writes its DST) under that same dir, so "upload with SFTP, then
+``pct push``" works as on a real node. Command strings are split with ``shlex`` and never passed to a shell.
+
+Supported: ``pct exec VMID [--] CMD…``, ``pct push VMID SRC DST [--perms M] [--user U] [--group G]``,
+``pct pull VMID SRC DST [...]``, ``pct status VMID [--verbose]``, ``pct list``. CLI failures print PVE's message and
+exit 255 (an uncaught Perl ``die``); ``pct exec`` exits with the command's status; unknown commands exit 127.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shlex
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from lxc_manager.core.logging import get_logger
+from lxc_manager.pvesim.backend import BackendError
+from lxc_manager.pvesim.core import PveError, Simulator
+from lxc_manager.pvesim.state import Guest
+
+log = get_logger(__name__)
+
+VMID_RE = re.compile(r"^[1-9][0-9]{2,8}$")
+PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
+USAGE = {
+    "exec": "pct exec <vmid> [<extra-args>]",
+    "push": "pct push <vmid> <file> <destination> [OPTIONS]",
+    "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
+    "status": "pct status <vmid> [OPTIONS]",
+    "list": "pct list",
+}
+
+
+class CliFailure(Exception):
+    def __init__(self, message: str, code: int = 255) -> None:
+        super().__init__(message)
+        self.message = message if message.endswith("\n") else message + "\n"
+        self.code = code
+
+
+class PctCommand:
+    """One exec request on one node's SSH connection."""
+
+    def __init__(self, sim: Simulator, node: str, scratch: Path, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        self.sim = sim
+        self.node = node
+        self.scratch = scratch
+        self.process = process
+
+    async def _out(self, data: bytes) -> None:
+        self.process.stdout.write(data)
+
+    async def _err(self, data: bytes) -> None:
+        self.process.stderr.write(data)
+
+    def _scratch_path(self, path: str) -> Path:
+        root = self.scratch.resolve()
+        candidate = (root / path.lstrip("/")).resolve()
+        if candidate != root and root not in candidate.parents:
+            raise CliFailure(f"failed to open {path} for reading")
+        return candidate
+
+    def _guest(self, vmid: str, sub: str) -> Guest:
+        if not VMID_RE.match(vmid):
+            raise CliFailure(
+                "400 Parameter verification failed.\nvmid: invalid format - value does not look like a valid VM ID\n"
+                f"\n{USAGE[sub]}\n"
+            )
+        node = self.sim.require_node(self.node)
+        try:
+            return self.sim.require_guest(node, int(vmid))
+        except PveError as exc:
+            raise CliFailure(exc.message) from None
+
+    @staticmethod
+    def _options(args: list[str], names: set[str], positional: int, sub: str) -> tuple[list[str], dict[str, str]]:
+        values: dict[str, str] = {}
+        rest: list[str] = []
+        index = 0
+        while index < len(args):
+            arg = args[index]
+            name = arg.lstrip("-")
+            if arg.startswith("-") and name in names:
+                if index + 1 >= len(args):
+                    raise CliFailure(f"400 Parameter verification failed.\n{name}: missing value\n\n{USAGE[sub]}\n")
+                values[name] = args[index + 1]
+                index += 2
+                continue
+            if arg.startswith("-") and arg != "-":
+                raise CliFailure(f"Unknown option: {name}\n400 unable to parse option\n{USAGE[sub]}\n")
+            rest.append(arg)
+            index += 1
+        if len(rest) != positional:
+            raise CliFailure(f"400 not enough arguments\n{USAGE[sub]}\n" if len(rest) < positional
+                             else f"400 too many arguments\n{USAGE[sub]}\n")  # fmt: skip
+        return rest, values
+
+    async def run(self) -> int:
+        command = self.process.command or ""
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            await self._err(f"bash: -c: line 1: {exc}\n".encode())
+            return 2
+        if not argv:
+            await self._err(b"interactive shells are not supported by the simulator\n")
+            return 1
+        if argv[0] not in {"pct", "/usr/sbin/pct"}:
+            await self._err(f"bash: line 1: {argv[0]}: command not found\n".encode())
+            return 127
+        try:
+            return await self._pct(argv[1:])
+        except CliFailure as exc:
+            await self._err(exc.message.encode())
+            return exc.code
+        except BackendError as exc:
+            await self._err(f"{exc}\n".encode())
+            return 255
+
+    async def _pct(self, args: list[str]) -> int:
+        if not args:
+            raise CliFailure("ERROR: no command specified\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]\n")
+        sub, rest = args[0], args[1:]
+        if sub == "list":
+            return await self._list()
+        if sub == "status":
+            positional, opts = self._options(rest, {"verbose"}, 1, sub)
+            guest = self._guest(positional[0], sub)
+            await self._out(f"status: {guest.status}\n".encode())
+            return 0
+        if sub == "exec":
+            return await self._exec(rest)
+        if sub in {"push", "pull"}:
+            positional, opts = self._options(rest, {"perms", "user", "group"}, 3, sub)
+            return await self._copy(sub, positional, opts)
+        raise CliFailure(f"ERROR: unknown command 'pct {sub}'\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]\n")
+
+    async def _list(self) -> int:
+        guests = sorted((g for g in self.sim.cluster.guests.values() if g.node == self.node and g.kind == "lxc"),
+                        key=lambda g: g.vmid)  # fmt: skip
+        lines = [f"{'VMID':<10} {'Status':<10} {'Lock':<12} Name"]
+        for guest in guests:
+            lock = self.sim.lock_of(guest) or ""
+            lines.append(f"{guest.vmid:<10} {guest.status:<10} {lock:<12} {guest.config.get('hostname', '')}")
+        await self._out(("\n".join(lines) + "\n").encode())
+        return 0
+
+    async def _exec(self, rest: list[str]) -> int:
+        if not rest:
+            raise CliFailure(f"400 not enough arguments\n{USAGE['exec']}\n")
+        guest = self._guest(rest[0], "exec")
+        argv = rest[1:]
+        if argv[:1] == ["--"]:
+            argv = argv[1:]
+        if not argv:
+            raise CliFailure(f"missing command at {PCT_PM} line 210.")
+        if guest.status != "running":
+            vmid = guest.vmid
+            raise CliFailure(
+                f"lxc-attach: {vmid}: ../src/lxc/attach.c: get_attach_context: 405 Connection refused - "
+                f"Failed to get init pid\nlxc-attach: {vmid}: ../src/lxc/attach.c: lxc_attach: 1470 Connection "
+                "refused - Failed to get attach context",
+                code=1,
+            )
+        return await self.sim.backend.exec(guest.vmid, argv, self._stdin(), self._out, self._err)
+
+    async def _stdin(self) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self.process.stdin.read(65536)
+            if not chunk:
+                return
+            yield chunk
+
+    async def _copy(self, sub: str, positional: list[str], opts: dict[str, str]) -> int:
+        guest = self._guest(positional[0], sub)
+        perms: int | None = None
+        if "perms" in opts:
+            text = opts["perms"] if opts["perms"].startswith("0") else "0" + opts["perms"]
+            try:
+                perms = int(text, 16) if text.lower().startswith("0x") else int(text, 8)
+            except ValueError:
+                raise CliFailure(f"invalid mode: '{opts['perms']}'") from None
+        if sub == "push":
+            if guest.status != "running":
+                raise CliFailure("can only push files to a running CT")
+            source = self._scratch_path(positional[1])
+            if not source.is_file():
+                raise CliFailure(f"failed to open {positional[1]} for reading")
+            await self.sim.backend.push(guest.vmid, source, positional[2], perms, opts.get("user"), opts.get("group"))
+            return 0
+        if guest.status != "running":
+            raise CliFailure(f"can only pull files from a running VM at {PCT_PM} line 1001.")
+        target = self._scratch_path(positional[2])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await self.sim.backend.pull(guest.vmid, positional[1], target)
+        if perms is not None:
+            target.chmod(perms)
+        return 0
+
+
+class _NodeServer(asyncssh.SSHServer):
+    """Only ``root`` with the generated client key gets in, like a PVE node with key-only SSH."""
+
+    def __init__(self) -> None:
+        self._root = False
+
+    def begin_auth(self, username: str) -> bool:
+        self._root = username == "root"
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return self._root
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        return False  # only authorized_client_keys (checked by asyncssh) are accepted
+
+
+async def start_ssh(
+    sim: Simulator, host: str, ports: dict[str, int], host_key: Path, client_pub: Path
+) -> dict[str, tuple[asyncssh.SSHAcceptor, int]]:
+    """One listener per node; returns node → (acceptor, bound port)."""
+    servers: dict[str, tuple[asyncssh.SSHAcceptor, int]] = {}
+    authorized = asyncssh.import_authorized_keys(await asyncio.to_thread(client_pub.read_text))
+    for node, port in ports.items():
+        scratch = sim.config.state_dir / "nodes" / node
+        scratch.mkdir(parents=True, exist_ok=True)
+
+        def process_factory(
+            process: asyncssh.SSHServerProcess[bytes], node: str = node, scratch: Path = scratch
+        ) -> Any:
+            return _serve(sim, node, scratch, process)
+
+        def sftp_factory(chan: Any, scratch: Path = scratch) -> asyncssh.SFTPServer:
+            return asyncssh.SFTPServer(chan, chroot=str(scratch).encode())
+
+        acceptor = await asyncssh.create_server(
+            _NodeServer, host, port,
+            server_host_keys=[str(host_key)], authorized_client_keys=authorized,
+            process_factory=process_factory, sftp_factory=sftp_factory, encoding=None, allow_scp=False,
+        )  # fmt: skip
+        bound = acceptor.sockets[0].getsockname()[1]
+        servers[node] = (acceptor, bound)
+    return servers
+
+
+async def _serve(sim: Simulator, node: str, scratch: Path, process: asyncssh.SSHServerProcess[bytes]) -> None:
+    try:
+        code = await PctCommand(sim, node, scratch, process).run()
+    except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
+        code = 130
+    except Exception:
+        log.exception("pvesim ssh command failed", command=process.command)
+        process.stderr.write(b"internal simulator error\n")
+        code = 255
+    with contextlib.suppress(BrokenPipeError, ConnectionError):
+        process.exit(code & 0xFF)
