@@ -77,3 +77,7 @@ bench: install ## run the benchmarks in bench/ (numbers printed as tables)
 
 clean: ## remove local environments and data
 	rm -rf $(VENV) .tools data
+
+.PHONY: sim
+sim: install ## run the PVE cluster simulator (memory backend) on https://127.0.0.1:8006; details in data/pve-sim/connection.json
+	$(BIN)/lxc-manager pve-sim --backend memory --state-dir data/pve-sim --port 8006 --nodes 3
