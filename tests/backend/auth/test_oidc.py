@@ -6,6 +6,7 @@ HTTP → take its 302 back to /oidc/callback with the app client (which holds th
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -271,6 +272,17 @@ async def test_state_is_burnt_even_when_the_callback_fails(
     assert await count(app, OIDCLoginState) == 0
 
 
+async def test_concurrent_replays_of_one_callback_open_one_session(
+    app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    user_id = await create_user(app, "erin", password=None)
+    await link(app, user_id, provider.issuer, provider.identity.sub)
+    callback_url = await authorize(idp_http, await start(client))
+    responses = await asyncio.gather(*(client.get(callback_url) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [302, 400, 400, 400, 400]
+    assert await count(app, UserSession) == 1
+
+
 async def test_expired_state_is_refused(
     app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
 ) -> None:
@@ -509,6 +521,25 @@ async def test_auto_provision_creates_sso_only_user_with_default_role(
     # The SSO-only account cannot log in with a password.
     response = await client.post("/api/v1/auth/login", json={"username": "zoe.muller", "password": "x" * 12})
     assert response.status_code == 401
+
+
+async def test_concurrent_first_logins_create_one_account(
+    app: FastAPI, settings: Settings, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    """The same new identity finishing sign-in in several browsers at once gets one account, not several."""
+    settings.oidc_auto_provision = True
+    browsers = [new_client(app) for _ in range(4)]
+    try:
+        callbacks = [await authorize(idp_http, await start(browser)) for browser in browsers]
+        results = await asyncio.gather(*(b.get(url) for b, url in zip(browsers, callbacks, strict=True)))
+        assert [r.status_code for r in results] == [302] * 4, [r.text for r in results]
+        user_ids = {(await b.get(ME)).json()["user"]["id"] for b in browsers}
+    finally:
+        for browser in browsers:
+            await browser.aclose()
+    assert len(user_ids) == 1
+    assert await count(app, User) == 1
+    assert await count(app, OIDCIdentity) == 1
 
 
 def test_default_role_is_validated_at_settings_time() -> None:
