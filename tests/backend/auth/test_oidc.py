@@ -200,6 +200,24 @@ async def test_linked_user_signs_in_with_state_nonce_and_pkce(
     assert success[0].details["subject"] == "bob-sub"
 
 
+async def test_binding_cookie_is_secure_over_https(app: FastAPI, provider: OIDCTestProvider) -> None:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as https_client:
+        response = await https_client.get(LOGIN)
+    assert response.status_code == 302
+    attributes = [part.strip().lower() for part in response.headers["set-cookie"].split(";")]
+    assert "secure" in attributes and "httponly" in attributes and "samesite=lax" in attributes
+
+
+async def test_callback_without_code_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    callback_url = await authorize(idp_http, await start(client))
+    state = parse_qs(urlsplit(callback_url).query)["state"][0]
+    assert_error(await client.get(CALLBACK, params={"state": state}), 400, "oidc_code_missing")
+    assert await count(app, UserSession) == 0
+
+
 async def test_client_secret_post_when_the_provider_only_supports_it(
     app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
 ) -> None:
