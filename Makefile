@@ -81,3 +81,8 @@ clean: ## remove local environments and data
 .PHONY: sim
 sim: install ## run the PVE cluster simulator (memory backend) on https://127.0.0.1:8006; details in data/pve-sim/connection.json
 	$(BIN)/lxc-manager pve-sim --backend memory --state-dir data/pve-sim --port 8006 --nodes 3
+
+.PHONY: sim-lxc
+sim-lxc: install ## the simulator with real LXC containers (root; builds the cached Debian 12 rootfs on first run)
+	./scripts/build-lxc-rootfs.sh >/dev/null
+	$(BIN)/lxc-manager pve-sim --backend lxc --state-dir data/pve-sim-lxc --port 8006 --nodes 3
