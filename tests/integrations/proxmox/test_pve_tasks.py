@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pve_fake import FakePVE, pve_error, pve_ok
 
-from lxc_manager.integrations.proxmox import ProxmoxClient, ProxmoxTaskError, ProxmoxTimeout, ProxmoxValidationError
+from lxc_manager.integrations.proxmox import ProxmoxClient, ProxmoxTaskError, ProxmoxTaskTimeout, ProxmoxValidationError
 
 UPID = "UPID:pve1:0008380E:0131F1BF:6A84EA54:vzstart:101:lxcm@pve!manager:"
 STATUS = f"/nodes/pve1/tasks/{UPID}/status"
@@ -90,9 +90,9 @@ async def test_400_after_the_task_was_seen_is_not_swallowed(fake: FakePVE, clien
 
 async def test_never_ending_task_times_out(fake: FakePVE, client: ProxmoxClient) -> None:
     fake.on("GET", STATUS, pve_ok(task("running")))
-    with pytest.raises(ProxmoxTimeout) as info:
+    with pytest.raises(ProxmoxTaskTimeout) as info:
         await client.wait_task(UPID, timeout=0.2, poll_interval=0.01)
-    assert UPID in str(info.value)
+    assert UPID in str(info.value) and info.value.upid == UPID
     assert fake.count("GET", STATUS) >= 2
 
 

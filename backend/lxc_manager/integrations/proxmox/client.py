@@ -21,7 +21,7 @@ from lxc_manager.integrations.proxmox.errors import (
     ProxmoxError,
     ProxmoxLocked,
     ProxmoxTaskError,
-    ProxmoxTimeout,
+    ProxmoxTaskTimeout,
     ProxmoxValidationError,
 )
 from lxc_manager.integrations.proxmox.models import (
@@ -310,7 +310,7 @@ class ProxmoxClient(ProxmoxSession):
         """Poll until the task stops. ``OK``/``WARNINGS: n`` → TaskResult; anything else → ProxmoxTaskError.
 
         A 400 on the first polls is PVE's eventual consistency right after the write; it is retried a few times.
-        Exceeding ``timeout`` raises ProxmoxTimeout (the task may still be running; it is not cancelled).
+        Exceeding ``timeout`` raises ProxmoxTaskTimeout (the task may still be running; it is not cancelled).
         """
         node = node or parse_upid(upid).node
         deadline = time.monotonic() + timeout
@@ -328,7 +328,7 @@ class ProxmoxClient(ProxmoxSession):
             if status is not None and not status.running:
                 return await self._task_outcome(upid, node, status.exitstatus or "")
             if time.monotonic() >= deadline:
-                raise ProxmoxTimeout(f"task {upid} still running after {timeout:g} s")
+                raise ProxmoxTaskTimeout(upid, timeout)
             await asyncio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
 
     async def _task_outcome(self, upid: str, node: str, exitstatus: str) -> TaskResult:

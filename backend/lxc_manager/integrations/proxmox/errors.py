@@ -18,7 +18,8 @@ Exception tree (modelled on httpx's)::
     │   ├── ProxmoxNotImplemented         501 "Method 'GET /x' not implemented"
     │   ├── ProxmoxNodeOffline            595/596: pveproxy could not reach the target node
     │   └── ProxmoxTransientError         502/503/504, 500 "got no worker upid", other "got timeout"
-    └── ProxmoxTaskError(upid, exitstatus, log_tail)    a worker task ended with an error exit status
+    ├── ProxmoxTaskError(upid, exitstatus, log_tail)    a worker task ended with an error exit status
+    └── ProxmoxTaskTimeout(upid)          ``wait_task`` gave up; the task may still be running (not cancelled)
 
 Two attributes drive the client's retry policy (see ``client.py``):
 
@@ -49,6 +50,7 @@ __all__ = [
     "ProxmoxPermissionError",
     "ProxmoxTLSError",
     "ProxmoxTaskError",
+    "ProxmoxTaskTimeout",
     "ProxmoxTimeout",
     "ProxmoxTransientError",
     "ProxmoxValidationError",
@@ -176,6 +178,15 @@ class ProxmoxTaskError(ProxmoxError):
         self.exitstatus = exitstatus
         self.log_tail = list(log_tail or [])
         super().__init__(f"task {upid} failed: {exitstatus}")
+
+
+class ProxmoxTaskTimeout(ProxmoxError):
+    """The task did not stop within the wait. It is neither failed nor cancelled: poll again, never re-dispatch."""
+
+    def __init__(self, upid: str, waited: float) -> None:
+        self.upid = upid
+        self.waited = waited
+        super().__init__(f"task {upid} still running after {waited:g} s")
 
 
 _LOCKED_RE = re.compile(r"\bis locked \(([^)]*)\)")

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -48,6 +48,7 @@ __all__ = ["ProxmoxSession", "RetryPolicy", "encode_params", "path_of"]
 
 log = get_logger(__name__)
 
+DEFAULT_PORT = 8006
 KEEPALIVE_EXPIRY = 3.0  # pveproxy closes idle keep-alive connections after 5 s
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -86,12 +87,15 @@ def path_of(*segments: str | int, tail: str | None = None) -> str:
 
 
 def _api_root(base_url: str) -> str:
-    root = base_url.rstrip("/")
-    if "://" not in root:
-        root = f"https://{root}"
-    if not root.endswith("/api2/json"):
-        root += "/api2/json"
-    return root
+    """``pve1`` / ``https://pve1`` / ``https://pve1:8006/api2/json`` → ``https://pve1:8006/api2/json``."""
+    parts = urlsplit(base_url.strip() if "://" in base_url else f"https://{base_url.strip()}")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"invalid PVE URL {base_url!r}")
+    netloc = parts.netloc if parts.port else f"{parts.netloc}:{DEFAULT_PORT}"
+    path = parts.path.rstrip("/")
+    if not path.endswith("/api2/json"):
+        path += "/api2/json"
+    return f"{parts.scheme}://{netloc}{path}"
 
 
 def _reason_of(response: httpx.Response) -> str:
