@@ -55,6 +55,7 @@ LOGIN_PATH = f"{OIDC_PATH}/login"
 CALLBACK_PATH = f"{OIDC_PATH}/callback"
 _MAX_NEXT_LENGTH = 500
 _MAX_BINDING_LENGTH = 128
+_BINDING_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 _USERNAME_JUNK = re.compile(r"[^a-z0-9._-]+")
 _USERNAME_MAX = 48  # leaves room for a "-<n>" suffix within the 64-character column
 
@@ -138,14 +139,21 @@ def _scopes(settings: Settings) -> str:
 
 
 async def start_login(
-    db: AsyncSession, settings: Settings, *, request_base_url: str, next_path: str | None
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    request_base_url: str,
+    next_path: str | None,
+    current_binding: str | None = None,
 ) -> LoginStart:
+    """Store a pending login and build the IdP URL. A browser that already holds a well-formed binding cookie
+    keeps it, so sign-ins started in two tabs can both finish."""
     issuer, client_id = require_oidc(settings)
     metadata = await get_provider_metadata(issuer)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43..128
-    binding = secrets.token_urlsafe(32)
+    binding = current_binding if current_binding and _BINDING_RE.match(current_binding) else secrets.token_urlsafe(32)
     now = utcnow()
     repo = OIDCRepository(db)
     await repo.purge_login_states(now - LOGIN_STATE_TTL)

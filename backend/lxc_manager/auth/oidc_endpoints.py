@@ -52,7 +52,13 @@ async def oidc_login(
     ] = None,
 ) -> RedirectResponse:
     """Start single sign-on (public): redirects the browser to the identity provider."""
-    start = await oidc.start_login(db, settings, request_base_url=str(request.base_url), next_path=next_path)
+    start = await oidc.start_login(
+        db,
+        settings,
+        request_base_url=str(request.base_url),
+        next_path=next_path,
+        current_binding=request.cookies.get(oidc.BINDING_COOKIE),
+    )
     response = RedirectResponse(start.authorization_url, status_code=status.HTTP_302_FOUND)
     response.set_cookie(
         oidc.BINDING_COOKIE,
@@ -100,10 +106,8 @@ async def oidc_callback(
         previous_cookie=read_session_cookie(request, settings),
     )
     response = RedirectResponse(completed.redirect_to, status_code=status.HTTP_302_FOUND)
+    # The binding cookie stays until it expires: a sign-in started in another tab may still be finishing.
     set_session_cookie(response, request, settings, completed.opened.cookie_value)
-    response.delete_cookie(
-        oidc.BINDING_COOKIE, path=oidc.OIDC_PATH, secure=is_secure_request(request, settings), httponly=True
-    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

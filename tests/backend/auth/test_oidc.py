@@ -301,6 +301,19 @@ async def test_concurrent_replays_of_one_callback_open_one_session(
     assert await count(app, UserSession) == 1
 
 
+async def test_two_tabs_of_one_browser_can_both_sign_in(
+    app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
+) -> None:
+    user_id = await create_user(app, "erin", password=None)
+    await link(app, user_id, provider.issuer, provider.identity.sub)
+    first_tab = await authorize(idp_http, await start(client, "/one"))
+    binding = client.cookies["lxcm_oidc_binding"]
+    second_tab = await authorize(idp_http, await start(client, "/two"))
+    assert client.cookies["lxcm_oidc_binding"] == binding  # kept, not replaced
+    assert (await client.get(second_tab)).headers["location"] == "/two"
+    assert (await client.get(first_tab)).headers["location"] == "/one"
+
+
 async def test_expired_state_is_refused(
     app: FastAPI, client: httpx.AsyncClient, provider: OIDCTestProvider, idp_http: httpx.AsyncClient
 ) -> None:
