@@ -23,8 +23,9 @@ from lxc_manager.nodes.schemas import (
 
 router = APIRouter(prefix="/nodes", tags=["nodes"], responses=responses(401, 403))
 
-NodeID = Annotated[str, Path(min_length=1, max_length=36, description="Node id")]
-UserID = Annotated[str, Path(min_length=1, max_length=36, description="User id")]
+# Ids are UUIDs; the pattern also keeps control characters (PostgreSQL refuses NUL) out of queries.
+NodeID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,36}$", description="Node id")]
+UserID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,36}$", description="User id")]
 
 
 @router.get("", operation_id="list_nodes", response_model=list[NodeOut])

@@ -23,7 +23,8 @@ PVENodeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9
 TokenID = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[^\s:/@!]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}![A-Za-z][A-Za-z0-9.\-_]{0,63}$", max_length=200
+        pattern=r"^[^\s:/@!\x00-\x1f\x7f]{1,64}@[A-Za-z][A-Za-z0-9.\-_]{1,31}![A-Za-z][A-Za-z0-9.\-_]{0,63}$",
+        max_length=200,
     ),
 ]
 # Printable ASCII without spaces: it travels in an HTTP header (no CR/LF injection).
@@ -52,7 +53,7 @@ def _check_ca_bundle(value: str | None) -> str | None:
         raise ValueError("the CA bundle is too large")
     try:
         certificates = x509.load_pem_x509_certificates(value.encode())
-    except ValueError:
+    except Exception:  # any parser failure is bad input
         raise ValueError("the CA bundle must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)") from None
     if len(certificates) > MAX_CA_CERTIFICATES:
         raise ValueError(f"the CA bundle may hold at most {MAX_CA_CERTIFICATES} certificates")
@@ -69,8 +70,7 @@ def _check_private_key(value: SecretStr | None) -> SecretStr | None:
         raise ValueError("the SSH private key is too large")
     try:
         asyncssh.import_private_key(text)
-    except (asyncssh.KeyImportError, ValueError, TypeError):
-        # The parser's message could quote the input; say what we expect instead.
+    except Exception:  # any parser failure is bad input; its message could quote the key, so say what we expect
         raise ValueError(
             "the SSH private key must be an unencrypted OpenSSH or PEM private key (no passphrase)"
         ) from None
@@ -84,7 +84,7 @@ def _check_host_key(value: str | None) -> str | None:
         raise ValueError("the SSH host key is too large")
     try:
         key = asyncssh.import_public_key(value.strip())
-    except (asyncssh.KeyImportError, ValueError, TypeError):
+    except Exception:  # any parser failure is bad input
         raise ValueError("the SSH host key must be an OpenSSH public key line, e.g. 'ssh-ed25519 AAAA…'") from None
     exported: bytes = key.export_public_key("openssh")
     return exported.decode().strip()
@@ -223,4 +223,4 @@ class NodeAccessOut(BaseModel):
 class NodeAccessSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=36)]] = Field(max_length=1000)
+    user_ids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$")]] = Field(max_length=1000)

@@ -77,6 +77,8 @@ async def check_host(host: str, settings: Settings) -> str:
     except ValueError:
         ip = None
     if ip is not None:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+            raise AddressRefused("IPv6 zone ids (%…) are not allowed")
         check_ip(ip, settings)
         return ip.compressed
     if not _HOSTNAME_RE.match(text):
