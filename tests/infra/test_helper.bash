@@ -71,3 +71,37 @@ copy_templates() {
   cp -R "$REPO_ROOT/infra/lxc/templates" "$REPO_ROOT/infra/lxc/buckets" "$BATS_TEST_TMPDIR/lxc/"
   export LXC_TEMPLATES_DIR=$BATS_TEST_TMPDIR/lxc/templates
 }
+
+# Calls that change something (everything except read-only queries and the verify/network probes).
+mutating_calls() {
+  grep -vE "$READ_ONLY_CALLS" "$STUB_DIR/calls" |
+    grep -vE '^pct exec [0-9]+ -- (ip -4|systemctl is-active|ss -H|curl -fsS|cat )' || true
+}
+
+# Assert that each extended regex matches a recorded call, each after the previous one.
+assert_call_order() {
+  local pattern last=0 n
+  for pattern in "$@"; do
+    n=$(grep -nE -- "$pattern" "$STUB_DIR/calls" | awk -F: -v last="$last" '$1 > last {print $1; exit}')
+    if [[ -z $n ]]; then
+      echo "no call matching /$pattern/ after call #$last; calls were:" >&2
+      cat -n "$STUB_DIR/calls" >&2
+      return 1
+    fi
+    last=$n
+  done
+}
+
+# Assert every line of $output is a JSON event of the documented shape.
+assert_json_events() {
+  # shellcheck disable=SC2154  # output is set by bats' run
+  printf '%s\n' "$output" | /usr/bin/python3 "$BATS_TEST_DIRNAME/check_events.py"
+}
+
+# Fail when grep finds the pattern (a bare `! grep` would not fail a bats test in the middle of it).
+refute_grep() {
+  if grep -q "$@"; then
+    echo "unexpectedly found: grep $*" >&2
+    return 1
+  fi
+}

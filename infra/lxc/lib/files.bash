@@ -11,13 +11,13 @@ lxc_files_push() {
   if [[ -n $dir && -z ${LXC_CT_DIRS_MADE[$vmid:$dir]:-} ]]; then
     LXC_CT_DIRS_MADE[$vmid:$dir]=1
     lxc_pve_run pct exec "$vmid" -- mkdir -p "$dir" ||
-      lxc_die "$LXC_EXIT_PROVISION" "cannot create $dir in container $vmid" "see the log: $LXC_LOG_FILE"
+      lxc_die "$(lxc_phase_exit)" "cannot create $dir in container $vmid" "see the log: $LXC_LOG_FILE"
   fi
   node_src=$(lxc_pve_source "$src")
   local argv=(pct push "$vmid" "$node_src" "$dest" --perms "$mode" --user "$user")
   [[ -n $group ]] && argv+=(--group "$group")
   lxc_pve_run "${argv[@]}" ||
-    lxc_die "$LXC_EXIT_PROVISION" "pushing ${src##*/} to $dest in container $vmid failed" \
+    lxc_die "$(lxc_phase_exit)" "pushing ${src##*/} to $dest in container $vmid failed" \
       "does the owner '$user${group:+:$group}' exist in the container? see the log: $LXC_LOG_FILE"
 }
 

@@ -127,12 +127,12 @@ lxc_log_phase_end() {
 lxc_log_quote() {
   local -n _lxc_quote_out=$1
   shift
-  local word out='' q
-  for word in "$@"; do
-    if [[ $word =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then q=$word; else printf -v q '%q' "$word"; fi
-    out+=${out:+ }$q
+  local _lxc_word _lxc_all='' _lxc_one
+  for _lxc_word in "$@"; do
+    if [[ $_lxc_word =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then _lxc_one=$_lxc_word; else printf -v _lxc_one '%q' "$_lxc_word"; fi
+    _lxc_all+=${_lxc_all:+ }$_lxc_one
   done
-  _lxc_quote_out=$out
+  _lxc_quote_out=$_lxc_all
 }
 
 # Print an error and exit with the given code: CODE MESSAGE [HINT…]. Inside a subshell ($(…)) it leaves
