@@ -317,7 +317,7 @@ def validate_id_token(
         claims = jwt.decode(id_token, key, algorithms=[alg]).claims
     except BadSignatureError as exc:
         raise OIDCTokenInvalid("The ID token's signature does not verify against the provider's keys") from exc
-    except JoseError as exc:
+    except (JoseError, ValueError, TypeError) as exc:
         raise OIDCTokenInvalid("The ID token cannot be decoded") from exc
 
     registry = jwt.JWTClaimsRegistry(

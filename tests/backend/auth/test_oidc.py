@@ -7,7 +7,9 @@ HTTP → take its 302 back to /oidc/callback with the app client (which holds th
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import json
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -17,6 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
+from joserfc.jwk import KeySet, RSAKey
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select, update
 
@@ -448,6 +454,49 @@ async def test_key_rotation_refetches_the_jwks_once(
     provider.rotate_key()
     assert (await sso_login(client, idp_http)).status_code == 302
     assert provider.jwks_fetches == 2  # unknown kid → one refetch
+
+
+@settings_profile(max_examples=300, deadline=None)
+@given(
+    token=st.one_of(
+        st.text(max_size=300),
+        st.lists(
+            st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=80),
+            min_size=1,
+            max_size=5,
+        ).map(".".join),
+        st.builds(
+            lambda header, payload: (
+                ".".join(
+                    base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+                    for part in (header, payload)
+                )
+                + ".c2ln"
+            ),
+            st.dictionaries(st.sampled_from(["alg", "kid", "typ", "crit"]), st.one_of(st.text(max_size=8), st.none())),
+            st.dictionaries(st.text(max_size=6), st.one_of(st.integers(), st.text(max_size=6), st.none())),
+        ),
+    )
+)
+def test_garbage_id_tokens_only_ever_raise_invalid_token(token: str) -> None:
+    """Whatever bytes arrive as an ID token, validation answers 'invalid' (or 'unknown key'), never crashes."""
+    keys = KeySet([_FUZZ_KEY])
+    metadata = oidc_client.ProviderMetadata(
+        issuer="https://idp.example",
+        authorization_endpoint="https://idp.example/authorize",
+        token_endpoint="https://idp.example/token",
+        jwks_uri="https://idp.example/jwks",
+        token_endpoint_auth_methods=("client_secret_basic",),
+        id_token_algs=("RS256", "ES256"),
+    )
+    try:
+        oidc_client.validate_id_token(token, keys, metadata, client_id="c", nonce="n")
+    except (oidc_client.OIDCTokenInvalid, oidc_client.UnknownSigningKey):
+        return
+    raise AssertionError("a garbage token was accepted")
+
+
+_FUZZ_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
 
 
 # --- the provider itself ------------------------------------------------------------------------------
