@@ -253,7 +253,9 @@ async def _complete_login(
     context["issuer"] = issuer
     pending = await _take_login_state(sessionmaker, state, binding_cookie)
     if error:
-        raise OIDCLoginRefused(_describe_idp_error(error, error_description))
+        # The IdP's free text is shown only for a flow this browser started: a crafted link must not be able
+        # to put arbitrary words in our mouth.
+        raise OIDCLoginRefused(_describe_idp_error(error, error_description if pending else None))
     if pending is None:
         raise OIDCStateInvalid()
     if pending.created_at + LOGIN_STATE_TTL < utcnow():

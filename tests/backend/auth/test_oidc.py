@@ -512,6 +512,12 @@ async def test_idp_error_parameter_is_a_clear_400(
     assert provider.token_requests == []
     assert await count(app, OIDCLoginState) == 0  # the state is spent
     assert (await audit(app, "auth.oidc_login", "failure"))[-1].details["reason"] == "oidc_login_refused"
+    # A crafted callback link (no flow of this browser behind it) cannot make us display its text.
+    crafted = await client.get(
+        CALLBACK, params={"error": "access_denied<script>", "error_description": "Call +1 555 0100 now"}
+    )
+    body = assert_error(crafted, 400, "oidc_login_refused")
+    assert "555" not in body["detail"] and "<script>" not in body["detail"]
 
 
 async def test_discovery_issuer_mismatch_is_refused(client: httpx.AsyncClient, provider: OIDCTestProvider) -> None:
