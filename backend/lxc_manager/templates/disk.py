@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from lxc_manager.core.config import Settings
+from lxc_manager.core.config import REPO_ROOT, Environment, Settings
 from lxc_manager.core.errors import Conflict
 from lxc_manager.templates.loader import RawFile
+
+REPO_LXC = REPO_ROOT / "infra" / "lxc"
 
 
 def _dir_writable(path: Path) -> bool:
@@ -27,12 +29,27 @@ def _dir_writable(path: Path) -> bool:
     return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
+def _protected(settings: Settings, path: Path) -> bool:
+    """Test runs never write into the repository's own infra/lxc (API fuzzers would litter it)."""
+    if settings.environment != Environment.test:
+        return False
+    try:
+        return path.resolve().is_relative_to(REPO_LXC.resolve())
+    except OSError:
+        return True
+
+
 def templates_writable(settings: Settings) -> bool:
-    return not settings.templates_read_only and _dir_writable(settings.templates_dir)
+    return (
+        not settings.templates_read_only
+        and not _protected(settings, settings.templates_dir)
+        and _dir_writable(settings.templates_dir)
+    )
 
 
 def buckets_writable(settings: Settings) -> bool:
-    return not settings.templates_read_only and _dir_writable(settings.effective_buckets_dir)
+    path = settings.effective_buckets_dir
+    return not settings.templates_read_only and not _protected(settings, path) and _dir_writable(path)
 
 
 def require_templates_writable(settings: Settings, what: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from lxc_manager.core.config import Environment, Settings
 
@@ -19,10 +20,11 @@ TEST_SECRET_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
 
 @pytest.fixture
 def lxc_tree(tmp_path: Path) -> Path:
-    """A writable copy of infra/lxc/{templates,buckets}."""
+    """A writable copy of the repository's `minimal` template and `base` bucket (other templates evolve)."""
     tree = tmp_path / "lxc"
-    shutil.copytree(REPO_LXC / "templates", tree / "templates", symlinks=True)
-    shutil.copytree(REPO_LXC / "buckets", tree / "buckets", symlinks=True)
+    shutil.copytree(REPO_LXC / "templates" / "minimal", tree / "templates" / "minimal", symlinks=True)
+    (tree / "buckets").mkdir()
+    shutil.copy2(REPO_LXC / "buckets" / "base.yaml", tree / "buckets" / "base.yaml")
     return tree
 
 
@@ -34,7 +36,7 @@ def settings(tmp_path: Path, database_url: str, lxc_tree: Path) -> Settings:
         environment=Environment.test,
         data_dir=data_dir,
         database_url=database_url,
-        secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
+        secret_key=SecretStr(TEST_SECRET_KEY),
         log_json=True,
         login_max_delay_s=0.05,
         templates_dir=lxc_tree / "templates",

@@ -69,10 +69,15 @@ async def test_detail_has_config_scripts_packages_files_and_etag(writer: httpx.A
     ]
     packages = {p["name"]: p["sources"] for p in detail["packages"]}
     assert packages == {
-        "ca-certificates": ["base"], "curl": ["base"], "iproute2": ["base"], "procps": ["base"], "python3": ["extra"],
+        "ca-certificates": ["base"],
+        "curl": ["base"],
+        "iproute2": ["base"],
+        "procps": ["base"],
+        "python3": ["extra"],
     }
     assert {f["destination"] for f in detail["files"]} == {
-        "/srv/www/index.html.in", "/etc/systemd/system/minimal-web.service",
+        "/srv/www/index.html.in",
+        "/etc/systemd/system/minimal-web.service",
     }
     assert detail["services"][0]["web_ui"] == "/" and detail["services"][0]["port"] == 8080
     assert detail["credentials"][0]["capture"]["file"] == "/etc/minimal-web/admin_password"
@@ -87,7 +92,7 @@ async def test_list_search_filters_sort_and_pagination(writer: httpx.AsyncClient
     listing = (await writer.get(API)).json()
     assert [t["name"] for t in listing["items"]] == ["alpha-db", "minimal", "zeta-web"]
     assert listing["total"] == 3 and listing["items"][1]["buckets"] == ["base"]
-    assert [t["name"] for t in (await writer.get(API, params={"sort": "-name"})).json()["items"]][0] == "zeta-web"
+    assert next(t["name"] for t in (await writer.get(API, params={"sort": "-name"})).json()["items"]) == "zeta-web"
     page = (await writer.get(API, params={"limit": 1, "offset": 1})).json()
     assert page["total"] == 3 and [t["name"] for t in page["items"]] == ["minimal"]
 
@@ -245,9 +250,7 @@ async def test_revisions_and_diff(writer: httpx.AsyncClient, lxc_tree: Path) -> 
     body["files"]["scripts/10-web.sh"]["content"] += "echo second revision\n"
     body["files"]["files/extra.conf"] = {"content": "key=value\n"}
     del body["files"]["hooks/wait-network.sh"]
-    body["manifest_yaml"] = body["manifest_yaml"].replace(
-        "hooks:\n  post-start:\n    - wait-network.sh\n", ""
-    )
+    body["manifest_yaml"] = body["manifest_yaml"].replace("hooks:\n  post-start:\n    - wait-network.sh\n", "")
     response = await writer.put(f"{API}/minimal", json=body, headers={"If-Match": etag})
     assert response.status_code == 200, response.text
 

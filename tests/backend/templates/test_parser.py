@@ -288,16 +288,16 @@ def test_bucket_packages_are_debian_names_with_pins() -> None:
 
 # ---------------------------------------------------------------- fuzzing: only validation errors escape
 
-_yaml_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30)
-)
+_yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
 _yaml_values = st.recursive(
     _yaml_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
         st.dictionaries(
-            st.one_of(st.sampled_from(list(TemplateManifest.model_fields) + ["template", "ip", "source"]),
-                      st.text(max_size=10)),
+            st.one_of(
+                st.sampled_from([*list(TemplateManifest.model_fields), "template", "ip", "source"]),
+                st.text(max_size=10),
+            ),
             children,
             max_size=5,
         ),
@@ -335,9 +335,12 @@ def test_fuzz_structured_yaml(value: object) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(["scripts/10-a.sh", "files/x", "hooks/h.sh", "README.md"]),
-                       st.binary(max_size=50), max_size=4),
-       _yaml_values)
+@given(
+    st.dictionaries(
+        st.sampled_from(["scripts/10-a.sh", "files/x", "hooks/h.sh", "README.md"]), st.binary(max_size=50), max_size=4
+    ),
+    _yaml_values,
+)
 def test_fuzz_whole_template(files: dict[str, bytes], extra: object) -> None:
     manifest = {**yaml.safe_load(MINIMAL), "extra": extra} if isinstance(extra, dict) else yaml.safe_load(MINIMAL)
     raw_files = {path: RawFile(data, 0o644) for path, data in files.items()}

@@ -63,7 +63,10 @@ async def test_startup_synced_the_repository_templates_cleanly(app: FastAPI) -> 
     assert report.buckets.unchanged == ["base"]
     template = await scalar(app, select(Template).where(Template.name == "minimal"))
     assert (template.origin, template.status, template.folder, template.current_revision) == (
-        "filesystem", "active", "minimal", 1,
+        "filesystem",
+        "active",
+        "minimal",
+        1,
     )
 
 
@@ -173,3 +176,13 @@ async def test_broken_tree_never_blocks_startup(settings: Settings, lxc_tree: Pa
     async with application.router.lifespan_context(application):
         names = await scalar(application, select(func.count()).select_from(Template))
     assert names == 1  # minimal synced, the broken ones skipped
+
+
+def test_test_runs_never_write_into_the_repository(settings: Settings) -> None:
+    from lxc_manager.templates import disk
+
+    from .conftest import REPO_LXC
+
+    assert disk.templates_writable(settings)  # the temp copy
+    repo = settings.model_copy(update={"templates_dir": REPO_LXC / "templates"})
+    assert not disk.templates_writable(repo) and not disk.buckets_writable(repo)
