@@ -117,6 +117,11 @@ build() {
   ln -sfn "$(basename "$tarball")" "$link"
   # Older builds (another package list or mirror) are superseded by this one.
   find "$CACHE_DIR" -maxdepth 1 -name "rootfs-$SUITE-*.tar.zst" ! -name "$(basename "$tarball")" -delete
+  # ...and so are the shared rootfs dirs the lxc backend extracted from them (base/<stem>[-shifted-100000]).
+  if [[ -d $CACHE_DIR/base ]]; then
+    find "$CACHE_DIR/base" -mindepth 1 -maxdepth 1 -name "rootfs-$SUITE-*" ! -name "rootfs-$SUITE-$key*" \
+      -exec rm -rf {} +
+  fi
   log "built in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s, $(du -h "$tarball" | cut -f1)"
 }
 

@@ -210,6 +210,10 @@ async def test_unprivileged_container_runs_as_mapped_root(backend: LxcContainerB
         assert host_uid == "100000"  # container root is host uid 100000, as on PVE
         assert (await sh(backend, "id -u", UNPRIV_VMID)).strip() == "0"
         assert (await sh(backend, "stat -c '%a %U' /root/.ssh/authorized_keys", UNPRIV_VMID)).split() == ["600", "root"]
+        # On disk the CT's files carry shifted owners, as on PVE: container uid 1000 is host uid 101000.
+        await sh(backend, "echo x > /root/owned && chown 1000:1000 /root/owned", UNPRIV_VMID)
+        on_disk = await asyncio.to_thread((backend.writable_dir(UNPRIV_VMID) / "root/owned").stat)
+        assert (on_disk.st_uid, on_disk.st_gid) == (101000, 101000)
     finally:
         await backend.destroy(UNPRIV_VMID)
 

@@ -85,7 +85,7 @@ def test_config_for_unprivileged_nested_container(tmp_path: Path) -> None:
     spec = spec_from_pve_params(120, PARAMS)
     config = render_lxc_config(spec, rootfs="dir:/x/rootfs", host_bridge="lxcbr0", log_file=tmp_path / "l")
     assert "lxc.idmap = u 0 100000 65536" in config and "lxc.idmap = g 0 100000 65536" in config
-    assert "lxc.rootfs.options = idmap=container" in config
+    assert "lxc.include = /usr/share/lxc/config/userns.conf" in config
     assert "lxc.mount.auto = proc:rw sys:rw cgroup:rw:force" in config
     assert "lxc.net.0.link = lxcbr0" in config and "lxc.net.1.link = lxcbr0" in config  # every vmbrN → lxcbr0
     assert "lxc.net.0.hwaddr = bc:24:11:00:00:01" in config and "lxc.net.0.mtu = 1400" in config

@@ -2,13 +2,14 @@
 
 Layout under the state dir (nothing goes to /var/lib/lxc)::
 
-    <state>/lxc/<vmid>/config            LXC config rendered from the PVE create parameters
-    <state>/lxc/<vmid>/delta|rootfs       the CT's writable layer (overlay upper dir, or a full rootfs)
-    <state>/lxc/<vmid>/snapshots/<name>/  copies of the writable layer
-    <state>/lxc-base/<tarball stem>/      the shared read-only rootfs, extracted once from the cached tarball
+    <state>/lxc/<vmid>/config             LXC config rendered from the PVE create parameters (+ spec.json)
+    <state>/lxc/<vmid>/delta, work         the CT's writable layer: overlay upper and work dirs
+    <state>/lxc/<vmid>/snapshots/<name>/   copies of the writable layer
+    <cache>/base/<tarball stem>[-shifted-100000]/   shared read-only lower dir, extracted once from the tarball
 
-Privileged CTs boot from an overlay (base + per-CT delta: create is instant, a snapshot copies only the delta).
-Unprivileged CTs get a per-CT extracted rootfs because LXC's idmapped rootfs mount only supports the ``dir`` driver.
+Every CT boots from an overlay (shared base + its own delta), so create is instant and a snapshot copies only what
+the CT changed. Unprivileged CTs use a base whose owners are shifted by 100000 (PVE's on-disk layout) because LXC
+can idmap only a ``dir`` rootfs, not an overlay.
 Every command is an argv list run with asyncio subprocesses and a timeout; secrets for ``exec`` travel in the
 environment of ``lxc-attach`` (``--keep-var NAME``), never in argv.
 """
@@ -29,16 +30,15 @@ from typing import Any
 from lxc_manager.core.logging import get_logger
 from lxc_manager.pvesim.backend import Output
 from lxc_manager.pvesim.backends.lxc_config import (
+    IDMAP_BASE,
     ContainerSpec,
     NetSpec,
     default_hwaddr,
-    render_hosts,
-    render_interfaces,
     render_lxc_config,
-    render_resolv_conf,
     spec_from_pve_params,
+    write_guest_files,
 )
-from lxc_manager.pvesim.backends.lxc_host import LxcHost, default_rootfs_tarball
+from lxc_manager.pvesim.backends.lxc_host import LxcHost, default_base_root, default_rootfs_tarball, shift_owners
 from lxc_manager.pvesim.backends.lxc_process import (
     ContainerNotFoundError,
     ContainerNotRunningError,
@@ -79,7 +79,8 @@ class LxcContainerBackend:
         command_timeout: float = 120.0,
     ) -> None:
         self.lxcpath = (state_dir / "lxc").resolve()
-        self.host = LxcHost((state_dir / "lxc-base").resolve(), rootfs_tarball or default_rootfs_tarball(), host_bridge)
+        tarball = rootfs_tarball or default_rootfs_tarball()
+        self.host = LxcHost(default_base_root(tarball).resolve(), tarball, host_bridge)
         self.keep = keep
         self.command_timeout = command_timeout
         self._locks: dict[int, asyncio.Lock] = {}
@@ -104,9 +105,17 @@ class LxcContainerBackend:
         return self.lxcpath / str(vmid)
 
     def writable_dir(self, vmid: int) -> Path:
-        """The CT's own files: the overlay upper dir, or the full rootfs of an unprivileged CT."""
-        delta = self.ct_dir(vmid) / "delta"
-        return delta if delta.is_dir() else self.ct_dir(vmid) / "rootfs"
+        """The CT's own files: the overlay upper dir."""
+        return self.ct_dir(vmid) / "delta"
+
+    @staticmethod
+    def _prepare_layers(ct_dir: Path, unprivileged: bool) -> None:
+        """delta + an empty work dir; for an unprivileged CT its (mapped) root must own both to mount them."""
+        for name in ("delta", "work"):
+            (ct_dir / name).mkdir(exist_ok=True)
+        if unprivileged:
+            shift_owners(ct_dir / "delta", IDMAP_BASE)
+            shift_owners(ct_dir / "work", IDMAP_BASE)
 
     def exists(self, vmid: int) -> bool:
         return (self.ct_dir(vmid) / "config").is_file()
@@ -160,12 +169,11 @@ class LxcContainerBackend:
             ct_dir.mkdir(parents=True)
             try:
                 if spec.unprivileged:
-                    await asyncio.to_thread(self.host.check_unprivileged, ct_dir)
-                    await self.host.extract(ct_dir / "rootfs")
-                else:
-                    (ct_dir / "delta").mkdir()
+                    base = await self.host.base_dir(shifted=True)
+                    await asyncio.to_thread(self.host.check_unprivileged, ct_dir, base)
                 gateway = await self.host.gateway() or "10.0.3.1"
-                await asyncio.to_thread(self._write_guest_files, spec, self.writable_dir(spec.vmid), gateway, ssh_keys)
+                await asyncio.to_thread(write_guest_files, spec, self.writable_dir(spec.vmid), gateway, ssh_keys)
+                await asyncio.to_thread(self._prepare_layers, ct_dir, spec.unprivileged)
                 await self._write_config(spec)  # written last: its presence means "exists"
             except BaseException:
                 await asyncio.to_thread(shutil.rmtree, ct_dir, True)
@@ -174,10 +182,7 @@ class LxcContainerBackend:
 
     async def _write_config(self, spec: ContainerSpec) -> None:
         ct_dir = self.ct_dir(spec.vmid)
-        if spec.unprivileged:
-            rootfs = f"dir:{ct_dir / 'rootfs'}"
-        else:
-            rootfs = f"overlay:{await self.host.base_dir()}:{ct_dir / 'delta'}"
+        rootfs = f"overlay:{await self.host.base_dir(shifted=spec.unprivileged)}:{ct_dir / 'delta'}"
         (ct_dir / "spec.json").write_text(json.dumps(asdict(spec)))
         config = render_lxc_config(spec, rootfs=rootfs, host_bridge=self.host.bridge, log_file=ct_dir / "lxc.log")
         (ct_dir / "config").write_text(config)
@@ -187,28 +192,6 @@ class LxcContainerBackend:
         raw["nets"] = tuple(NetSpec(**net) for net in raw["nets"])
         raw["nameserver"] = tuple(raw["nameserver"])
         return ContainerSpec(**raw)
-
-    @staticmethod
-    def _write_guest_files(spec: ContainerSpec, root: Path, nameserver: str, ssh_keys: str | None) -> None:
-        files = {
-            "etc/hostname": spec.hostname + "\n",
-            "etc/hosts": render_hosts(spec),
-            "etc/network/interfaces": render_interfaces(spec),
-            "etc/resolv.conf": render_resolv_conf(spec, nameserver),
-        }
-        for relative, content in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_symlink():
-                path.unlink()
-            path.write_text(content)
-            path.chmod(0o644)
-        if ssh_keys:
-            ssh_dir = root / "root/.ssh"
-            ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            keys = ssh_dir / "authorized_keys"
-            keys.write_text(ssh_keys.rstrip("\n") + "\n")
-            keys.chmod(0o600)
 
     async def clone(self, vmid: int, newid: int) -> None:
         """Full clone: the writable layer is copied, the new CT gets its own MAC addresses."""
@@ -223,6 +206,7 @@ class LxcContainerBackend:
             target_dir.mkdir(parents=True)
             try:
                 await self._copy_tree(source, target_dir / source.name)
+                await asyncio.to_thread(self._prepare_layers, target_dir, spec.unprivileged)
                 nets = tuple(replace(net, hwaddr=default_hwaddr(newid, net.index)) for net in spec.nets)
                 await self._write_config(replace(spec, vmid=newid, nets=nets))
             except BaseException:
@@ -470,8 +454,8 @@ class LxcContainerBackend:
             writable = self.writable_dir(vmid)
             await asyncio.to_thread(shutil.rmtree, writable)
             await self._copy_tree(source, writable)
-            work = self.ct_dir(vmid) / "work"  # overlay's work dir must be empty-ish and on the same fs as delta
-            await asyncio.to_thread(shutil.rmtree, work, True)
+            await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid) / "work", True)  # stale overlay state
+            await asyncio.to_thread(self._prepare_layers, self.ct_dir(vmid), self._load_spec(vmid).unprivileged)
 
     async def delete_snapshot(self, vmid: int, name: str) -> None:
         async with self._lock(vmid):

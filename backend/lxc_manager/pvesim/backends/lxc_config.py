@@ -206,8 +206,6 @@ def render_lxc_config(spec: ContainerSpec, *, rootfs: str, host_bridge: str, log
             "lxc.include = /usr/share/lxc/config/userns.conf",
             f"lxc.idmap = u 0 {IDMAP_BASE} {IDMAP_SIZE}",
             f"lxc.idmap = g 0 {IDMAP_BASE} {IDMAP_SIZE}",
-            # An idmapped mount of the rootfs: files keep their container uids on disk, no chown pass needed.
-            "lxc.rootfs.options = idmap=container",
         ]
     if spec.nesting:
         # The default cgroup:mixed breaks a nested lxc-start on cgroup v1 (see the test-infrastructure guide).
@@ -265,3 +263,26 @@ def render_hosts(spec: ContainerSpec) -> str:
     short = spec.hostname.split(".", 1)[0]
     names = f"{spec.hostname} {short}" if short != spec.hostname else spec.hostname
     return f"127.0.0.1\tlocalhost\n127.0.1.1\t{names}\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
+
+def write_guest_files(spec: ContainerSpec, root: Path, nameserver: str, ssh_keys: str | None) -> None:
+    """What PVE writes into a Debian CT at create time (hostname, hosts, network, DNS, root's SSH keys)."""
+    files = {
+        "etc/hostname": spec.hostname + "\n",
+        "etc/hosts": render_hosts(spec),
+        "etc/network/interfaces": render_interfaces(spec),
+        "etc/resolv.conf": render_resolv_conf(spec, nameserver),
+    }
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()
+        path.write_text(content)
+        path.chmod(0o644)
+    if ssh_keys:
+        ssh_dir = root / "root/.ssh"
+        ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys = ssh_dir / "authorized_keys"
+        keys.write_text(ssh_keys.rstrip("\n") + "\n")
+        keys.chmod(0o600)

@@ -6,6 +6,8 @@ import asyncio
 import os
 import re
 import shutil
+import stat
+import tempfile
 from pathlib import Path
 
 from lxc_manager.pvesim.backends.lxc_config import IDMAP_BASE, IDMAP_SIZE
@@ -16,6 +18,11 @@ DEFAULT_TARBALL_NAME = "rootfs-bookworm.tar.zst"
 LXC_NET = "/usr/libexec/lxc/lxc-net"
 REQUIRED_TOOLS = ("lxc-start", "lxc-attach", "lxc-stop", "lxc-info", "lxc-freeze", "lxc-unfreeze", "tar", "zstd")
 _HINT = "run scripts/build-lxc-rootfs.sh as root"
+
+
+def default_base_root(rootfs_tarball: Path) -> Path:
+    """Extracted bases live beside the tarball they come from, so every simulator and test run reuses them."""
+    return rootfs_tarball.parent / "base"
 
 
 def default_rootfs_tarball() -> Path:
@@ -60,12 +67,12 @@ class LxcHost:
             raise LxcBackendError(f"rootfs tarball {self.rootfs_tarball} missing: {_HINT}")
 
     @staticmethod
-    def check_unprivileged(ct_dir: Path) -> None:
+    def check_unprivileged(*folders: Path) -> None:
         for path in (Path("/etc/subuid"), Path("/etc/subgid")):
             if not subid_range_present(path):
                 raise LxcBackendError(f"{path} lacks root:{IDMAP_BASE}:{IDMAP_SIZE} for unprivileged CTs: {_HINT}")
-        # The mapped root (host uid 100000) must be able to walk down to its rootfs.
-        for folder in [ct_dir, *ct_dir.parents]:
+        # The mapped root (host uid 100000) must be able to walk down to its rootfs layers.
+        for folder in {path for start in folders for path in (start, *start.parents)}:
             if folder.exists() and not folder.stat().st_mode & 0o001:
                 raise LxcBackendError(
                     f"{folder} is not searchable by the unprivileged container's root (uid {IDMAP_BASE}): "
@@ -88,22 +95,56 @@ class LxcHost:
         match = re.search(rb" inet (\d+\.\d+\.\d+\.\d+)/", result.stdout)
         return match.group(1).decode() if result.exit_code == 0 and match else None
 
-    async def base_dir(self) -> Path:
-        """The tarball extracted once (to a staging dir, then renamed, so a crash never leaves half a base)."""
+    async def base_dir(self, *, shifted: bool = False) -> Path:
+        """The tarball extracted once into the cache, shared read-only by every CT as the overlay's lower dir.
+
+        ``shifted``: owners moved up by 100000 for unprivileged CTs (LXC cannot idmap an overlay rootfs), the
+        on-disk layout PVE uses for them too. Extraction goes to a staging dir and is renamed into place, so a
+        crash or a concurrent simulator never sees half a base.
+        """
         stem = self.rootfs_tarball.resolve().name.split(".tar")[0]
-        base = self.base_root / stem
+        base = self.base_root / (f"{stem}-shifted-{IDMAP_BASE}" if shifted else stem)
         async with self._base_lock:
-            if not base.is_dir():
-                staging = self.base_root / f".{stem}.partial"
-                await asyncio.to_thread(shutil.rmtree, staging, True)
+            if base.is_dir():
+                return base
+            await asyncio.to_thread(self.base_root.mkdir, parents=True, exist_ok=True)
+            staging = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f".{base.name}.", dir=self.base_root))
+            try:
                 await self.extract(staging)
-                staging.rename(base)
+                await asyncio.to_thread(_publish, staging, base, shifted)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, staging, True)
         return base
 
     async def extract(self, target: Path) -> None:
-        await asyncio.to_thread(target.mkdir, parents=True)
+        await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
         argv = ["tar", "--numeric-owner", "--xattrs", "--acls", "-I", "zstd -q", "-xpf", str(self.rootfs_tarball)]
         result = await run_command([*argv, "-C", str(target)], time_limit=600)
         if result.exit_code != 0:
             detail = result.stderr.decode(errors="replace")[-500:]
             raise LxcBackendError(f"extracting {self.rootfs_tarball} failed: {detail}")
+
+
+def _publish(staging: Path, base: Path, shifted: bool) -> None:
+    if shifted:
+        shift_owners(staging, IDMAP_BASE)
+    staging.chmod(0o755)  # mkdtemp made it 0700; unprivileged CTs must be able to enter it
+    try:
+        staging.rename(base)
+    except OSError:
+        if not base.is_dir():  # anything but "another process was faster"
+            raise
+
+
+def shift_owners(root: Path, offset: int) -> None:
+    """Add ``offset`` to the uid/gid of everything under ``root`` (symlinks themselves, never their targets)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        entries = [dirpath] + [os.path.join(dirpath, name) for name in filenames]
+        entries += [os.path.join(dirpath, name) for name in dirnames if os.path.islink(os.path.join(dirpath, name))]
+        for path in entries:
+            info = os.lstat(path)
+            if info.st_uid >= offset:
+                continue  # already shifted
+            os.lchown(path, info.st_uid + offset, info.st_gid + offset)
+            if not stat.S_ISLNK(info.st_mode):
+                os.chmod(path, stat.S_IMODE(info.st_mode))  # chown clears setuid/setgid bits: put them back
