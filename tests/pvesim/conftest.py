@@ -46,7 +46,7 @@ class Pve:
         return {"Authorization": f"PVEAPIToken={token}={secret}"}
 
     async def call(self, method: str, path: str, token: tuple[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        headers = self.auth(*token) if token else self.auth()
+        headers = {**(self.auth(*token) if token else self.auth()), **kwargs.pop("headers", {})}
         return await self.client.request(method, "/api2/json" + path, headers=headers, **kwargs)
 
     async def data(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -211,20 +211,18 @@ class _NodeServer(asyncssh.SSHServer):
     """Only ``root`` with the generated client key gets in, like a PVE node with key-only SSH."""
 
     def __init__(self) -> None:
-        self._root = False
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
 
     def begin_auth(self, username: str) -> bool:
-        self._root = username == "root"
+        if username != "root" and self._conn is not None:
+            self._conn.set_authorized_keys(asyncssh.import_authorized_keys(""))
         return True
 
     def password_auth_supported(self) -> bool:
         return False
-
-    def public_key_auth_supported(self) -> bool:
-        return self._root
-
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        return False  # only authorized_client_keys (checked by asyncssh) are accepted
 
 
 async def start_ssh(

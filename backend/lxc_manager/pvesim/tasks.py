@@ -121,6 +121,8 @@ class TaskManager:
         task = Task(upid, node, pid, pstart, starttime, type_, id_, userid, tokenid or None)
         self.tasks[upid] = task
         task.handle = asyncio.get_running_loop().create_task(self._run(task, work), name=upid)
+        # A task cancelled before its coroutine ever ran never reaches _run's handler: finish it here.
+        task.handle.add_done_callback(lambda _: self._finish(task, INTERRUPTED) if task.status == "running" else None)
         return task
 
     async def _run(self, task: Task, work: Worker) -> None:
