@@ -25,6 +25,7 @@ from lxc_manager.integrations.proxmox import (
     ProxmoxTimeout,
     ProxmoxTLSError,
 )
+from lxc_manager.integrations.proxmox.client import missing_privileges as pve_missing_privileges
 from lxc_manager.integrations.proxmox.session import RetryPolicy
 from lxc_manager.integrations.proxmox.tls import TLSConfig
 from lxc_manager.nodes.schemas import NodeCheck, NodeTestResult
@@ -35,12 +36,13 @@ TEST_TIMEOUT_S = 45.0
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _NODE_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 _VM_SCOPES = ("/vms", "/pool")
+_DESCENDANTS_ONLY = frozenset({"/pool"})
 
 
 @dataclass(frozen=True)
 class Requirement:
     privilege: str
-    scopes: tuple[str, ...]  # a grant at or below one of these paths counts (or a propagating one above)
+    scopes: tuple[str, ...]  # effective at one of these paths, or granted somewhere below one
     purpose: str
 
 
@@ -64,26 +66,23 @@ def required_privileges(pve_node: str) -> tuple[Requirement, ...]:
     )
 
 
-def _covers(path: str, scope: str, propagate: int) -> bool:
-    path = path.rstrip("/") or "/"
-    if path == scope or path.startswith(scope + "/"):
+def _granted_within(permissions: dict[str, dict[str, int]], scope: str, privilege: str) -> bool:
+    """Effective at ``scope`` (PVE's rule: the most specific entry decides, ancestors only when propagated), or
+    granted on a path below it (one bridge, one storage, one pool: enough for the dashboard to work there)."""
+    # "/pool" only groups the real pool paths: what "/" propagates there says nothing about pool membership.
+    if scope not in _DESCENDANTS_ONLY and not pve_missing_privileges(permissions, scope, [privilege]):
         return True
-    is_ancestor = path == "/" or scope.startswith(path + "/")
-    return is_ancestor and bool(propagate)
+    prefix = scope.rstrip("/") + "/"
+    return any(path.startswith(prefix) and privilege in privileges for path, privileges in permissions.items())
 
 
 def missing_privileges(permissions: dict[str, dict[str, int]], pve_node: str) -> list[Requirement]:
     """Requirements not met by ``GET /access/permissions`` (path → {privilege: propagate})."""
-    missing: list[Requirement] = []
-    for requirement in required_privileges(pve_node):
-        met = any(
-            requirement.privilege in privileges
-            and any(_covers(path, scope, privileges[requirement.privilege]) for scope in requirement.scopes)
-            for path, privileges in permissions.items()
-        )
-        if not met:
-            missing.append(requirement)
-    return missing
+    return [
+        requirement
+        for requirement in required_privileges(pve_node)
+        if not any(_granted_within(permissions, scope, requirement.privilege) for scope in requirement.scopes)
+    ]
 
 
 @dataclass

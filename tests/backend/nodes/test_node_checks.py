@@ -212,5 +212,9 @@ def test_privilege_evaluation_follows_pve_propagation() -> None:
     other_node = dict(FULL_PERMISSIONS)
     other_node["/nodes/pve2"] = other_node.pop("/nodes")
     assert [r.privilege for r in missing_privileges(other_node, "pve1")] == ["Sys.Audit"]
+    # PVE's rule: a more specific entry overrides what "/" propagates (e.g. the NoAccess role on /vms).
+    overridden = {"/": dict.fromkeys(everything, 1), "/vms": {}}
+    assert "VM.Allocate" in {r.privilege for r in missing_privileges(overridden, "pve1")}
+    assert "Datastore.Audit" not in {r.privilege for r in missing_privileges(overridden, "pve1")}
     sibling_not_parent = {"/vmsX": {"VM.Allocate": 1}}
     assert "VM.Allocate" in {r.privilege for r in missing_privileges(sibling_not_parent, "pve1")}
