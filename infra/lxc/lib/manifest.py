@@ -537,7 +537,10 @@ def resolve(opts: argparse.Namespace, given: dict[str, str]) -> dict[str, Any]:
     scripts = data.get("scripts")
     if scripts is None:
         folder = tdir / "scripts"
-        scripts = sorted(p.name for p in folder.iterdir() if SCRIPT_NAME.match(p.name)) if folder.is_dir() else []
+        scripts = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        for name in scripts:
+            if not SCRIPT_NAME.match(name):
+                raise Invalid(f"scripts/{name}: script file name has unsupported characters")
     for name in scripts:
         regular_file_inside(tdir, "scripts", name)
     hooks = {event: list(data.get("hooks", {}).get(event, [])) for event in HOOK_EVENTS}
