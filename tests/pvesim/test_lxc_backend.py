@@ -8,61 +8,28 @@ shared by the tests (module-scoped) to keep the lane short; the last test tears 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from lxc_support import prepare_lxc_host, searchable_state_dir
 
 from lxc_manager.pvesim.backends.lxc import ContainerNotRunningError, LxcContainerBackend
 from lxc_manager.pvesim.backends.lxc_process import run_command
 
 pytestmark = [pytest.mark.lxc, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
-ROOT = Path(__file__).resolve().parents[2]
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 VMID = 910
 UNPRIV_VMID = 911
 MAC = "BC:24:11:AA:09:10"
 
 
-def _unavailable(reason: str) -> None:
-    message = f"real LXC backend unavailable: {reason}"
-    if CI:
-        pytest.fail(f"CI=true requires the lxc lane: {message}", pytrace=False)
-    pytest.skip(message)
-
-
-def _prepare_host() -> Path:
-    """Root + lxc + the cached rootfs; the script installs lxc and builds the tarball when missing."""
-    if os.geteuid() != 0:
-        _unavailable("tests must run as root (lxc-start, debootstrap)")
-    if shutil.which("apt-get") is None and shutil.which("lxc-start") is None:
-        _unavailable("no lxc and no apt-get to install it")
-    script = ROOT / "scripts" / "build-lxc-rootfs.sh"
-    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=900, check=False)
-    if proc.returncode != 0:
-        _unavailable(f"{script.name} failed (no Debian mirror?): {proc.stderr.strip()[-600:]}")
-    tarball = Path(proc.stdout.strip().splitlines()[-1])
-    assert tarball.is_file(), tarball
-    return tarball
-
-
-def _searchable_state_dir() -> Path:
-    """Not under pytest's 0700 tmp tree: an unprivileged CT's root (host uid 100000) must reach its rootfs."""
-    state_dir = Path(tempfile.mkdtemp(prefix="lxcm-lxc-test-", dir="/var/tmp"))
-    state_dir.chmod(0o711)
-    return state_dir
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def backend() -> AsyncIterator[LxcContainerBackend]:
-    tarball = _prepare_host()
-    state_dir = _searchable_state_dir()
+    tarball = prepare_lxc_host()
+    state_dir = searchable_state_dir("lxcm-lxc-test-")
     lxc = LxcContainerBackend(state_dir, rootfs_tarball=tarball)
     await lxc.prepare()
     try:

@@ -22,9 +22,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.nodes < 1:
         sys.stderr.write("error: --nodes must be at least 1\n")
         return 2
-    if args.backend != "memory":
-        sys.stderr.write(f"error: --backend {args.backend} is not implemented yet; use --backend memory\n")
-        return 2
+    if args.keep:
+        os.environ["LXCM_PVESIM_KEEP"] = "1"  # read by the lxc backend: leave its real containers on exit
     config = SimConfig(
         nodes=args.nodes, task_duration=args.task_duration, auth_delay=args.auth_delay, seed=args.seed,
         state_dir=Path(args.state_dir),
@@ -47,6 +46,7 @@ def register(sub: Any) -> None:
     sim.add_argument("--port", type=int, default=8006, help="HTTPS port (0 = any free port)")
     sim.add_argument("--ssh-port", type=int, default=0, help="first SSH port, one per node (0 = free ports)")
     sim.add_argument("--backend", choices=["memory", "lxc"], default="memory")
+    sim.add_argument("--keep", action="store_true", help="lxc backend: keep the real containers on exit (debugging)")
     sim.add_argument("--state-dir", default=str(REPO_ROOT / "data" / "pve-sim"))
     sim.add_argument("--task-duration", type=float, default=1.0, help="seconds a task stays running")
     sim.add_argument("--auth-delay", type=float, default=3.0, help="delay before a 401 (PVE uses 3 s)")

@@ -116,9 +116,15 @@ def ensure_ssh_keys(state_dir: Path) -> tuple[Path, Path, Path]:
 
 def build_simulator(config: SimConfig, schema_path: str | None, backend: str = "memory") -> Simulator:
     schema = ApiSchema.load(schema_path)
-    if backend != "memory":
-        raise NotImplementedError(f"backend '{backend}' is not implemented yet (use --backend memory)")
-    container_backend: ContainerBackend = MemoryBackend(config.state_dir / "containers")
+    container_backend: ContainerBackend
+    if backend == "lxc":  # real LXC containers (root; see docs/simulator.md "Real LXC backend")
+        from lxc_manager.pvesim.backends.lxc import LxcContainerBackend
+
+        container_backend = LxcContainerBackend(config.state_dir)
+    elif backend == "memory":
+        container_backend = MemoryBackend(config.state_dir / "containers")
+    else:
+        raise NotImplementedError(f"backend '{backend}' is not implemented (use memory or lxc)")
     return Simulator(config, schema, container_backend)
 
 

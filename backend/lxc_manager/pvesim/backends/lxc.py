@@ -17,10 +17,12 @@ environment of ``lxc-attach`` (``--keep-var NAME``), never in argv.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -81,10 +83,13 @@ class LxcContainerBackend:
         self.lxcpath = (state_dir / "lxc").resolve()
         tarball = rootfs_tarball or default_rootfs_tarball()
         self.host = LxcHost(default_base_root(tarball).resolve(), tarball, host_bridge)
-        self.keep = keep
+        # --keep of ``lxc-manager pve-sim`` arrives as LXCM_PVESIM_KEEP=1 (debugging: leave the CTs running).
+        self.keep = keep or os.environ.get("LXCM_PVESIM_KEEP", "") == "1"
         self.command_timeout = command_timeout
         self._locks: dict[int, asyncio.Lock] = {}
         self._prepared = False
+        self._closed = False
+        atexit.register(self._cleanup_at_exit)
 
     # ---------------------------------------------------------------- preparation
     async def prepare(self) -> None:
@@ -473,6 +478,7 @@ class LxcContainerBackend:
     # ---------------------------------------------------------------- shutdown
     async def close(self) -> None:
         """Stop and remove every container, unless ``keep`` (debugging) is set. The shared base stays cached."""
+        self._closed = True
         if self.keep:
             log.info("keeping lxc containers", lxcpath=str(self.lxcpath))
             return
@@ -481,3 +487,13 @@ class LxcContainerBackend:
                 await self.destroy(vmid)
             except LxcBackendError as exc:
                 log.warning("lxc container cleanup failed", vmid=vmid, error=str(exc))
+
+    def _cleanup_at_exit(self) -> None:
+        """Safety net when the simulator exits without :meth:`close`: real CTs must not outlive it."""
+        if self._closed or self.keep or not self.lxcpath.is_dir():
+            return
+        for ct_dir in self.lxcpath.iterdir():
+            if ct_dir.name.isdigit() and (ct_dir / "config").is_file():
+                argv = ["lxc-stop", "-P", str(self.lxcpath), "-n", ct_dir.name, "-k"]
+                subprocess.run(argv, capture_output=True, timeout=60, check=False)
+                shutil.rmtree(ct_dir, ignore_errors=True)
