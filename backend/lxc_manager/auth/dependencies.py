@@ -96,7 +96,17 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
         raise Forbidden(f"This needs the '{scope.value}' scope, which you do not have")
 
     dependency.__name__ = f"require_{scope.value}_scope"
+    # Lets tests (authorization matrix) read which scope a route needs from its dependency tree.
+    dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+async def require_same_origin(request: Request, state: AppStateDep) -> None:
+    """For unauthenticated unsafe endpoints (login, SSO callbacks posted by forms): refuse cross-site requests."""
+    check_same_origin(request, state.settings)
+
+
+SameOriginOnly = Annotated[None, Depends(require_same_origin)]
 
 
 ReadPrincipal = Annotated[Principal, Depends(require_scope(Scope.read))]

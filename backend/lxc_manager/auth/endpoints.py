@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from lxc_manager.auth import service
-from lxc_manager.auth.csrf import check_same_origin
-from lxc_manager.auth.dependencies import CurrentPrincipal
+from lxc_manager.auth.dependencies import CurrentPrincipal, SameOriginOnly
 from lxc_manager.auth.principal import Scope
 from lxc_manager.auth.schemas import CSRFResponse, LoginRequest, LoginResponse, MeResponse, PasswordChange
 from lxc_manager.auth.sessions import clear_session_cookie, read_session_cookie, set_session_cookie
@@ -42,10 +41,15 @@ JSONOnly = Annotated[None, Depends(require_json_body)]
     responses=responses(401, 403, 415, 422, 429),
 )
 async def login(
-    body: LoginRequest, _: JSONOnly, request: Request, response: Response, state: AppStateDep, db: DBSession
+    body: LoginRequest,
+    _: JSONOnly,
+    __: SameOriginOnly,
+    request: Request,
+    response: Response,
+    state: AppStateDep,
+    db: DBSession,
 ) -> LoginResponse:
     """Sign in with a username and password. Sets the session cookie and returns the CSRF token."""
-    check_same_origin(request, state.settings)
     result = await service.login(
         db,
         state,
@@ -107,9 +111,9 @@ async def get_csrf_token(request: Request, response: Response, state: AppStateDe
     responses=responses(401, 403, 415, 422, 429),
 )
 async def change_password(
+    principal: CurrentPrincipal,
     body: PasswordChange,
     _: JSONOnly,
-    principal: CurrentPrincipal,
     request: Request,
     state: AppStateDep,
     db: DBSession,
