@@ -74,6 +74,7 @@ sync-templates: install ## discover infra/lxc templates and buckets into the dat
 
 bench: install ## run the benchmarks in bench/ (numbers printed as tables)
 	$(BIN)/python bench/bench_template_sync.py
+	$(BIN)/python bench/bench_pve_inventory.py
 
 clean: ## remove local environments and data
 	rm -rf $(VENV) .tools data

@@ -113,14 +113,15 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
+    """httpx wraps ssl errors in ConnectError; look down the cause chain (bounded), then at the message."""
     seen: BaseException | None = exc
     for _ in range(6):
         if seen is None:
-            return False
+            break
         if isinstance(seen, ssl.SSLError):
             return True
         seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "SSL" in type(exc).__name__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "[SSL" in str(exc)
 
 
 def _map_transport_error(exc: httpx.TransportError, method: str, path: str) -> ProxmoxError:
