@@ -7,6 +7,7 @@ content hash is computed from raw bytes, and the YAML is parsed only when the ha
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import re
@@ -152,58 +153,84 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
-    """Read a template folder, refusing symlinks that leave it, special files and oversized content."""
-    label = label or folder.name
-    problems: list[Problem] = []
+def _read_regular(path: str) -> tuple[bytes, int, int] | str:
+    """(data, permission bits, size) of a regular file opened without following links, or why not."""
     try:
-        real_root = folder.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise InvalidTemplate([Problem(label, f"cannot read folder: {exc}")]) from None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror}"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file"
+        if st.st_size > MAX_FILE_BYTES:
+            return f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+        chunks = []
+        remaining = MAX_FILE_BYTES + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > MAX_FILE_BYTES:
+            return f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+        return data, stat.S_IMODE(st.st_mode), len(data)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    finally:
+        os.close(fd)
+
+
+def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
+    """Read a template folder, refusing symlinks that leave it, special files and oversized content.
+
+    Plain string paths and ``os`` calls on purpose: this runs for every template on every sync.
+    """
+    label = label or folder.name
+    base = os.fspath(folder)
+    problems: list[Problem] = []
     files: dict[str, RawFile] = {}
     total = 0
+    real_root: str | None = None
 
-    def add(rel: str, path: Path) -> None:
-        nonlocal total
+    def add(rel: str, path: str, is_link: bool) -> None:
+        nonlocal total, real_root
         display = f"{label}/{rel}"
         if len(rel) > MAX_PATH_LENGTH:
             problems.append(Problem(display, "path too long"))
             return
-        try:
-            st = path.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                target = path.resolve(strict=True)
-                if not _inside(target, real_root):
-                    problems.append(Problem(display, "symlink points outside the template folder"))
-                    return
-                st = target.stat()
-                path = target
-            if not stat.S_ISREG(st.st_mode):
-                problems.append(Problem(display, "not a regular file"))
+        if is_link:
+            # Links are resolved only when met (rare): they may point inside the folder, never outside.
+            if real_root is None:
+                real_root = os.path.realpath(base)
+            target = os.path.realpath(path)
+            if os.path.commonpath([real_root, target]) != real_root:
+                problems.append(Problem(display, "symlink points outside the template folder"))
                 return
-            if st.st_size > MAX_FILE_BYTES:
-                problems.append(Problem(display, f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"))
+            if os.path.isdir(target):
+                problems.append(Problem(display, "symlinked folders are not allowed"))
                 return
-            total += st.st_size
-            if total > MAX_TEMPLATE_BYTES or len(files) >= MAX_FILES:
-                problems.append(Problem(display, "template too large (size or file count limit)"))
-                return
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            problems.append(Problem(display, f"cannot read: {exc.strerror or exc}"))
+            path = target
+        result = _read_regular(path)
+        if isinstance(result, str):
+            problems.append(Problem(display, result))
             return
-        except RuntimeError:  # symlink loop
-            problems.append(Problem(display, "symlink loop"))
+        data, mode, size = result
+        total += size
+        if total > MAX_TEMPLATE_BYTES or len(files) >= MAX_FILES:
+            problems.append(Problem(display, "template too large (size or file count limit)"))
             return
-        files[rel] = RawFile(data=data, mode=stat.S_IMODE(st.st_mode))
+        files[rel] = RawFile(data=data, mode=mode)
 
-    def walk(directory: Path, prefix: str, depth: int) -> None:
+    def walk(directory: str, prefix: str, depth: int) -> None:
         if depth > 8:
             problems.append(Problem(f"{label}/{prefix}", "folders nested too deep"))
             return
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            with os.scandir(directory) as iterator:
+                entries = sorted(iterator, key=lambda e: e.name)
         except OSError as exc:
             problems.append(Problem(f"{label}/{prefix}", f"cannot list: {exc.strerror}"))
             return
@@ -212,24 +239,28 @@ def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
                 continue  # .gitkeep, editor swap files, our own temp folders
             rel = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                walk(Path(entry.path), rel + "/", depth + 1)
-            elif entry.is_symlink() and Path(entry.path).is_dir():
-                problems.append(Problem(f"{label}/{rel}", "symlinked folders are not allowed"))
+                walk(entry.path, rel + "/", depth + 1)
             else:
-                add(rel, Path(entry.path))
+                add(rel, entry.path, entry.is_symlink())
 
-    manifest_path = folder / MANIFEST
-    if not manifest_path.exists() and not manifest_path.is_symlink():
+    try:
+        with os.scandir(base) as iterator:
+            top = {entry.name: entry for entry in iterator}
+    except OSError as exc:
+        raise InvalidTemplate([Problem(label, f"cannot read folder: {exc.strerror}")]) from None
+    if MANIFEST not in top:
         raise InvalidTemplate([Problem(f"{label}/{MANIFEST}", "missing template.yaml")])
-    add(MANIFEST, manifest_path)
-    if (folder / README).exists():
-        add(README, folder / README)
+    for name in (MANIFEST, README):
+        if name in top:
+            add(name, top[name].path, top[name].is_symlink())
     for sub in CONTENT_DIRS:
-        path = folder / sub
-        if path.is_symlink():
+        entry = top.get(sub)
+        if entry is None:
+            continue
+        if entry.is_symlink():
             problems.append(Problem(f"{label}/{sub}", "symlinked folders are not allowed"))
-        elif path.is_dir():
-            walk(path, sub + "/", 1)
+        elif entry.is_dir(follow_symlinks=False):
+            walk(entry.path, sub + "/", 1)
     if problems:
         raise InvalidTemplate(problems)
     return RawTemplate(name=folder.name, files=files)

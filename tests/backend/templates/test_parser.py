@@ -246,12 +246,16 @@ def test_symlinked_manifest_pointing_outside_is_refused(tmp_path: Path) -> None:
 
 
 def test_symlink_inside_is_followed_and_folder_symlinks_refused(tmp_path: Path) -> None:
-    folder = make_template(tmp_path, files={"files/real.txt": "data"})
+    folder = make_template(tmp_path, files={"files/real.txt": "data", "scripts/10-a.sh": "true"})
     os.symlink(folder / "files" / "real.txt", folder / "files" / "alias.txt")
     raw = read_template_dir(folder)
     assert raw.files["files/alias.txt"].data == b"data"
-    os.symlink("/etc", folder / "files" / "etc")
+    os.symlink(folder / "scripts", folder / "files" / "inner")
     with pytest.raises(InvalidTemplate, match="symlinked folders"):
+        read_template_dir(folder)
+    (folder / "files" / "inner").unlink()
+    os.symlink("/etc", folder / "files" / "etc")
+    with pytest.raises(InvalidTemplate, match="outside"):
         read_template_dir(folder)
 
 
