@@ -39,7 +39,7 @@ async def list_nodes(principal: ReadPrincipal, db: DBSession) -> list[NodeOut]:
     operation_id="create_node",
     response_model=NodeOut,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(409, 422),
+    responses=responses(400, 409, 422),
 )
 async def create_node(
     principal: AdminPrincipal, db: DBSession, settings: SettingsDep, body: NodeCreate, request: Request
@@ -53,7 +53,7 @@ async def create_node(
     "/probe-certificate",
     operation_id="probe_node_certificate",
     response_model=CertificateOut,
-    responses=responses(422),
+    responses=responses(400, 422),
 )
 async def probe_node_certificate(
     principal: AdminPrincipal, db: DBSession, settings: SettingsDep, body: CertificateProbeIn, request: Request
@@ -70,7 +70,7 @@ async def get_node(principal: ReadPrincipal, db: DBSession, node_id: NodeID) -> 
     return NodeOut.from_node(await service.get_visible_node(db, principal, node_id))
 
 
-@router.patch("/{node_id}", operation_id="update_node", response_model=NodeOut, responses=responses(404, 409, 422))
+@router.patch("/{node_id}", operation_id="update_node", response_model=NodeOut, responses=responses(400, 404, 409, 422))
 async def update_node(
     principal: AdminPrincipal, db: DBSession, settings: SettingsDep, node_id: NodeID, body: NodeUpdate, request: Request
 ) -> NodeOut:
@@ -116,7 +116,7 @@ async def list_node_access(_: AdminPrincipal, db: DBSession, node_id: NodeID) ->
     "/{node_id}/access",
     operation_id="set_node_access",
     response_model=list[NodeAccessOut],
-    responses=responses(404, 422),
+    responses=responses(400, 404, 422),
 )
 async def set_node_access(
     principal: AdminPrincipal, db: DBSession, node_id: NodeID, body: NodeAccessSet, request: Request
