@@ -222,16 +222,20 @@ async def run_node_test(
         findings.add("address", False, f"The API address is not allowed: {exc}.")
         return findings
     findings.add("address", True, "The API address is allowed.")
-    client = ProxmoxClient(
-        api_url,
-        token_id,
-        token_secret,
-        tls=tls,
-        transport=transport,
-        timeout=REQUEST_TIMEOUT,
-        retries=RetryPolicy(retries=1),
-        max_concurrency=1,
-    )
+    try:
+        client = ProxmoxClient(
+            api_url,
+            token_id,
+            token_secret,
+            tls=tls,
+            transport=transport,
+            timeout=REQUEST_TIMEOUT,
+            retries=RetryPolicy(retries=1),
+            max_concurrency=1,
+        )
+    except ValueError:  # e.g. a CA bundle OpenSSL refuses to load
+        findings.add("tls", False, "The node's TLS settings cannot be loaded (check the CA bundle).")
+        return findings
     try:
         async with asyncio.timeout(TEST_TIMEOUT_S):
             await _connection_checks(client, findings, tls.mode, pve_node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -59,7 +60,12 @@ def _check_ca_bundle(value: str | None) -> str | None:
         raise ValueError(f"the CA bundle may hold at most {MAX_CA_CERTIFICATES} certificates")
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    return "".join(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in certificates)
+    bundle = "".join(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in certificates)
+    try:
+        ssl.create_default_context(cadata=bundle)  # what the Proxmox client will load
+    except (ssl.SSLError, ValueError):
+        raise ValueError("the CA bundle holds a certificate OpenSSL cannot use as a trust anchor") from None
+    return bundle
 
 
 def _check_private_key(value: SecretStr | None) -> SecretStr | None:

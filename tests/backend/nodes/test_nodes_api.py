@@ -215,3 +215,33 @@ async def test_writes_need_admin_and_csrf(app: FastAPI, fake_pve: FakePVE) -> No
         csrf = await login(admin, "boss")
         ok = await admin.post("/api/v1/nodes", json=node_payload(fake_pve), headers={"X-CSRF-Token": csrf})
         assert ok.status_code == 201
+
+
+async def test_connection_cannot_be_pickled_into_a_job(
+    app: FastAPI, settings: Settings, admin_client: httpx.AsyncClient
+) -> None:
+    import pickle
+
+    node_id = (await admin_client.post("/api/v1/nodes", json=payload())).json()["id"]
+    async with unit_of_work(app.state.lxcm.sessionmaker) as db:
+        node = await db.get(Node, node_id)
+        assert node is not None
+        connection = await node_connection(db, node, settings)
+    with pytest.raises(TypeError, match="pass the node id"):
+        pickle.dumps(connection)
+    assert CANARY_TOKEN_SECRET not in repr(connection) and CANARY_TOKEN_SECRET not in f"{connection}"
+
+
+async def test_a_ciphertext_moved_to_another_row_is_refused_cleanly(
+    app: FastAPI, admin_client: httpx.AsyncClient
+) -> None:
+    first = (await admin_client.post("/api/v1/nodes", json=payload())).json()["id"]
+    second = (await admin_client.post("/api/v1/nodes", json=payload(name="pve-b"))).json()["id"]
+    async with unit_of_work(app.state.lxcm.sessionmaker) as db:
+        a, b = await db.get(Node, first), await db.get(Node, second)
+        assert a is not None and b is not None
+        b.token_secret_enc = a.token_secret_enc  # e.g. an attacker with DB write access copies a secret
+    response = await admin_client.post(f"/api/v1/nodes/{second}/test")
+    assert response.status_code == 503
+    assert response.json()["error"] == "secret_unreadable" and "pve-b" in response.json()["detail"]
+    assert CANARY_TOKEN_SECRET not in response.text
