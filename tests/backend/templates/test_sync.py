@@ -186,3 +186,17 @@ def test_test_runs_never_write_into_the_repository(settings: Settings) -> None:
     assert disk.templates_writable(settings)  # the temp copy
     repo = settings.model_copy(update={"templates_dir": REPO_LXC / "templates"})
     assert not disk.templates_writable(repo) and not disk.buckets_writable(repo)
+
+
+async def test_the_repository_tree_syncs_without_errors(app: FastAPI, tmp_path: Path) -> None:
+    from .conftest import REPO_LXC
+
+    tree = tmp_path / "repo-copy"
+    shutil.copytree(REPO_LXC / "templates", tree / "templates", symlinks=True)
+    shutil.copytree(REPO_LXC / "buckets", tree / "buckets", symlinks=True)
+    state = app.state.lxcm
+    settings = state.settings.model_copy(update={"templates_dir": tree / "templates"})
+    async with unit_of_work(state.sessionmaker) as session:
+        report = await run_sync(session, settings, None)
+    assert [str(p) for p in report.errors] == []
+    assert "minimal" in report.unchanged + report.added + report.updated
