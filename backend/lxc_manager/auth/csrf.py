@@ -32,11 +32,16 @@ def _origin_of(url: str) -> str | None:
 
 def allowed_origins(request: Request, settings: Settings) -> set[str]:
     """The server's own origin(s) as the client sees them, plus configured trusted origins."""
-    host = request.headers.get("host", request.url.netloc).lower()
-    origins = {f"{request.url.scheme.lower()}://{host}"}
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    if forwarded in {"http", "https"}:
-        origins.add(f"{forwarded}://{host}")
+    # Forwarded headers are safe to honour here: a cross-site page cannot set them without a CORS preflight.
+    hosts = {request.headers.get("host", request.url.netloc).lower()}
+    forwarded_host = request.headers.get("x-forwarded-host", "").split(",")[0].strip().lower()
+    if forwarded_host:
+        hosts.add(forwarded_host)
+    schemes = {request.url.scheme.lower()}
+    forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded_proto in {"http", "https"}:
+        schemes.add(forwarded_proto)
+    origins = {f"{scheme}://{host}" for scheme in schemes for host in hosts}
     for url in [settings.public_url or "", *settings.trusted_origins]:
         origin = _origin_of(url)
         if origin:

@@ -31,10 +31,19 @@ _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _MAX_AUTHORIZATION_LENGTH = 512
 
 
-async def _bearer_principal(state: AppState, authorization: str) -> Principal:
+def _bearer_credentials(request: Request) -> str | None:
+    """The Bearer credentials, or None when there is no Authorization header or it uses another scheme
+    (say, Basic auth added by a reverse proxy in front of us: then the session cookie decides)."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return None
     scheme, _, credentials = authorization.strip().partition(" ")
+    return credentials if scheme.lower() == "bearer" else None
+
+
+async def _bearer_principal(state: AppState, credentials: str) -> Principal:
     credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not credentials or len(authorization) > _MAX_AUTHORIZATION_LENGTH:
+    if not credentials or len(credentials) > _MAX_AUTHORIZATION_LENGTH:
         raise NotAuthenticated(
             "Malformed Authorization header; use 'Bearer <api token>'",
             code="invalid_token",
@@ -60,13 +69,15 @@ async def _audit_csrf_failure(request: Request, state: AppState, principal: Prin
 
 async def get_current_principal(request: Request, state: AppStateDep) -> Principal:
     """Resolve the caller from the session cookie or a Bearer API token; 401 otherwise."""
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        return await _bearer_principal(state, authorization)
+    credentials = _bearer_credentials(request)
+    if credentials is not None:
+        return await _bearer_principal(state, credentials)
     cookie = read_session_cookie(request, state.settings)
     resolved = await principal_from_session(state, cookie) if cookie else None
     if resolved is None:
-        raise NotAuthenticated("Not signed in or the session has expired" if cookie else None)
+        raise NotAuthenticated(
+            "Not signed in or the session has expired" if cookie else None, headers=_BEARER_CHALLENGE
+        )
     if is_unsafe(request):
         try:
             check_same_origin(request, state.settings)

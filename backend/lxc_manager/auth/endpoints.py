@@ -94,7 +94,7 @@ async def get_me(principal: CurrentPrincipal) -> MeResponse:
 async def get_csrf_token(request: Request, response: Response, state: AppStateDep) -> CSRFResponse:
     """The CSRF token of the current session (send it as X-CSRF-Token on writes)."""
     cookie = read_session_cookie(request, state.settings)
-    if request.headers.get("authorization") is not None and cookie is None:
+    if request.headers.get("authorization", "").lower().startswith("bearer") and cookie is None:
         raise BadRequest("API token calls need no CSRF token", code="no_session")
     resolved = await service.principal_from_session(state, cookie) if cookie else None
     if resolved is None:

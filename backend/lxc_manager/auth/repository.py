@@ -59,5 +59,14 @@ class ThrottleRepository:
     def add(self, row: LoginThrottle) -> None:
         self.session.add(row)
 
+    async def purge_stale(self, window_started_before: datetime, now: datetime) -> None:
+        """Forget counters whose window is long over and that block nothing."""
+        await self.session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.window_started_at < window_started_before,
+                (LoginThrottle.blocked_until.is_(None)) | (LoginThrottle.blocked_until < now),
+            )
+        )
+
     async def delete(self, key: str) -> None:
         await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

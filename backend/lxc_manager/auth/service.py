@@ -117,7 +117,7 @@ async def login(
     user = await UserRepository(db).get(found.id)
     if user is None or not user.is_active:  # deleted or disabled in the meantime
         raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
-    await throttle.record_success(db, username, client_ip)
+    await throttle.record_success(db, state.settings, username, client_ip)
     if upgraded_hash is not None and user.password_hash == found.password_hash:
         user.password_hash = upgraded_hash
     user.last_login_at = utcnow()

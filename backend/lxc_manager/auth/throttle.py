@@ -96,6 +96,12 @@ async def _bump(db: AsyncSession, settings: Settings, key: str) -> None:
     await db.flush()
 
 
-async def record_success(db: AsyncSession, username: str, client_ip: str | None) -> None:
-    """A correct password clears this account+address counter (the address counter just ages out)."""
-    await ThrottleRepository(db).delete(_user_key(username, client_ip))
+async def record_success(db: AsyncSession, settings: Settings, username: str, client_ip: str | None) -> None:
+    """A correct password clears this account+address counter (the address counter just ages out).
+
+    Also drops counters idle for two windows, so sprayed usernames do not pile up in the table.
+    """
+    repo = ThrottleRepository(db)
+    await repo.delete(_user_key(username, client_ip))
+    now = utcnow()
+    await repo.purge_stale(now - timedelta(seconds=2 * settings.login_window_s), now)

@@ -27,6 +27,11 @@ class UserRepository:
     async def get_by_username(self, username: str) -> User | None:
         return await self.session.scalar(select(User).where(User.username == username))
 
+    async def username_taken(self, username: str) -> bool:
+        """Case-insensitive: 'Alice' and 'alice' would be indistinguishable to people."""
+        found = await self.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()).limit(1))
+        return found is not None
+
     async def list(
         self,
         *,

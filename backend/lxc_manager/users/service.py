@@ -60,7 +60,7 @@ async def create_user(db: AsyncSession, principal: Principal, data: UserCreate, 
         validate_password(data.password, data.username)
         password_hash = await hash_password_async(data.password)
     repo = UserRepository(db)
-    if await repo.get_by_username(data.username) is not None:
+    if await repo.username_taken(data.username):
         raise Conflict(f"Username {data.username!r} is taken", code="username_taken")
     user = User(
         username=data.username,

@@ -193,3 +193,26 @@ async def test_token_scopes_are_capped_by_current_role(app: FastAPI, client: htt
     async with unit_of_work(app.state.lxcm.sessionmaker) as db:
         await db.execute(update(User).where(User.id == admin_id).values(is_active=False))
     assert (await client.get("/api/v1/auth/me", headers=bearer(token))).status_code == 401
+
+
+async def test_foreign_authorization_scheme_falls_back_to_the_session(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """A reverse proxy's Basic auth header must not break cookie sessions behind it."""
+    await create_user(app, "alice")
+    await login(client, "alice")
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": "Basic cHJveHk6cGFzcw=="})
+    assert response.status_code == 200
+    assert response.json()["via"] == "session"
+
+
+async def test_forwarded_host_counts_as_own_origin(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await create_user(app, "alice")
+    response = await client.post(
+        LOGIN,
+        json={"username": "alice", "password": DEFAULT_PASSWORD},
+        headers={
+            "Origin": "https://lxcm.example.com",
+            "X-Forwarded-Host": "lxcm.example.com",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    assert response.status_code == 200

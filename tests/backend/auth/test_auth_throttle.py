@@ -15,7 +15,7 @@ from lxc_manager.core.config import Settings
 from lxc_manager.core.db import unit_of_work
 from lxc_manager.core.models import utcnow
 from lxc_manager.main import create_app
-from lxc_manager.models import AuditEvent
+from lxc_manager.models import AuditEvent, LoginThrottle
 
 LOGIN = "/api/v1/auth/login"
 
@@ -100,3 +100,18 @@ async def test_password_spraying_from_one_address_is_throttled(slow_app: FastAPI
     async with new_client(slow_app, "192.0.2.1") as elsewhere:
         response = await elsewhere.post(LOGIN, json={"username": "someone", "password": DEFAULT_PASSWORD})
         assert response.status_code == 200
+
+
+async def test_stale_counters_are_purged(slow_app: FastAPI, clock: Clock) -> None:
+    await create_user(slow_app, "someone")
+    async with new_client(slow_app, "203.0.113.50") as sprayer:
+        for index in range(3):
+            await sprayer.post(LOGIN, json={"username": f"user{index}", "password": "Winter2026!!"})
+    async with unit_of_work(slow_app.state.lxcm.sessionmaker) as db:
+        assert len((await db.scalars(select(LoginThrottle))).all()) == 4  # 3 account+address keys, 1 address key
+    clock.advance(2 * 300 + 1)
+    async with new_client(slow_app, "192.0.2.1") as elsewhere:
+        response = await elsewhere.post(LOGIN, json={"username": "someone", "password": DEFAULT_PASSWORD})
+        assert response.status_code == 200
+    async with unit_of_work(slow_app.state.lxcm.sessionmaker) as db:
+        assert (await db.scalars(select(LoginThrottle))).all() == []

@@ -200,3 +200,10 @@ async def test_admin_token_manages_users_without_csrf(app: FastAPI, client: http
     assert response.status_code == 201
     read_only = await create_token(app, root_id, scopes=("read",))
     assert (await client.get(USERS, headers=bearer(read_only))).status_code == 403
+
+
+async def test_usernames_are_unique_regardless_of_case(app: FastAPI, client: httpx.AsyncClient) -> None:
+    await login_as(app, client, "root")
+    assert (await client.post(USERS, json={"username": "Alice"})).status_code == 201
+    response = await client.post(USERS, json={"username": "alice"})
+    assert response.status_code == 409
