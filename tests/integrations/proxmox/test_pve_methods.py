@@ -244,11 +244,13 @@ async def test_auth_header_and_base_url(fake: FakePVE, client: ProxmoxClient) ->
     assert record.headers["authorization"] == "PVEAPIToken=lxcm@pve!manager=5f0c3a1e-7d2b-4c9e-9a61-0b8f2d4e6c3a"
     assert "csrfpreventiontoken" not in record.headers
     assert client.base_url == "https://pve1.test:8006/api2/json"
-    for url in ("pve2", "https://pve2", "https://pve2:8006/", "https://pve2:8006/api2/json"):
+    for url in ("pve2", "pve2:8006", "https://pve2:8006/", "https://pve2:8006/api2/json"):
         assert ProxmoxClient(url, "a@pve!t", "s").base_url == "https://pve2:8006/api2/json"
-    assert ProxmoxClient("https://[::1]", "a@pve!t", "s").base_url == "https://[::1]:8006/api2/json"
-    with pytest.raises(ValueError):
-        ProxmoxClient("ftp://pve2", "a@pve!t", "s")
+    assert ProxmoxClient("https://pve2", "a@pve!t", "s").base_url == "https://pve2:443/api2/json"
+    assert ProxmoxClient("https://[::1]:8006", "a@pve!t", "s").base_url == "https://[::1]:8006/api2/json"
+    for bad in ("ftp://pve2", "https://", "https://pve2:99999"):
+        with pytest.raises(ValueError):
+            ProxmoxClient(bad, "a@pve!t", "s")
     with pytest.raises(ValueError):
         ProxmoxClient("https://x", "no-token-name", "s")
     with pytest.raises(ValueError):

@@ -42,13 +42,12 @@ from lxc_manager.integrations.proxmox.errors import (
     ProxmoxTLSError,
     classify_api_error,
 )
-from lxc_manager.integrations.proxmox.tls import TLSConfig, build_transport
+from lxc_manager.integrations.proxmox.tls import TLSConfig, build_transport, endpoint_of
 
 __all__ = ["ProxmoxSession", "RetryPolicy", "encode_params", "path_of"]
 
 log = get_logger(__name__)
 
-DEFAULT_PORT = 8006
 KEEPALIVE_EXPIRY = 3.0  # pveproxy closes idle keep-alive connections after 5 s
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -87,15 +86,14 @@ def path_of(*segments: str | int, tail: str | None = None) -> str:
 
 
 def _api_root(base_url: str) -> str:
-    """``pve1`` / ``https://pve1`` / ``https://pve1:8006/api2/json`` → ``https://pve1:8006/api2/json``."""
-    parts = urlsplit(base_url.strip() if "://" in base_url else f"https://{base_url.strip()}")
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"invalid PVE URL {base_url!r}")
-    netloc = parts.netloc if parts.port else f"{parts.netloc}:{DEFAULT_PORT}"
-    path = parts.path.rstrip("/")
+    """``pve1`` → ``https://pve1:8006/api2/json``; ``https://pve1:8006[/api2/json]`` → the same (see endpoint_of)."""
+    scheme, host, port = endpoint_of(base_url)
+    text = base_url.strip()
+    path = urlsplit(text if "://" in text else f"https://{text}").path.rstrip("/")
     if not path.endswith("/api2/json"):
         path += "/api2/json"
-    return f"{parts.scheme}://{netloc}{path}"
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{scheme}://{netloc}{path}"
 
 
 def _reason_of(response: httpx.Response) -> str:

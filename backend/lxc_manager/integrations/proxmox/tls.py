@@ -33,6 +33,7 @@ __all__ = [
     "TLSConfig",
     "build_transport",
     "certificate_fingerprint",
+    "endpoint_of",
     "fetch_certificate",
     "normalize_fingerprint",
 ]
@@ -218,6 +219,25 @@ def _parse_certificate(der: bytes) -> CertificateInfo:
     )
 
 
+PVE_PORT = 8006
+
+
+def endpoint_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a node address. A bare ``host[:port]`` means PVE's ``https://host:8006``; a full URL
+    keeps normal URL semantics (no port → 443), so a pveproxy behind a reverse proxy on 443 works too."""
+    text = url.strip()
+    bare = "://" not in text
+    parts = urlsplit(f"https://{text}" if bare else text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"invalid PVE address {url!r}")
+    try:
+        explicit = parts.port
+    except ValueError as exc:
+        raise ValueError(f"invalid port in {url!r}") from exc
+    default = PVE_PORT if bare else (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname, explicit or default
+
+
 def _server_hostname(host: str) -> str | None:
     try:
         ipaddress.ip_address(host)
@@ -228,11 +248,7 @@ def _server_hostname(host: str) -> str | None:
 
 async def fetch_certificate(url: str, timeout: float = 5.0) -> CertificateInfo:  # noqa: ASYNC109 - httpcore/API signature
     """Handshake with ``url``'s host and return its leaf certificate. No HTTP request (so no credential) is sent."""
-    parts = urlsplit(url if "://" in url else f"https://{url}")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"no host in {url!r}")
-    port = parts.port or 8006
+    _, host, port = endpoint_of(url)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
