@@ -165,3 +165,17 @@ async def test_concurrency_is_limited_per_client(fake: FakePVE, make_client: Cli
     await asyncio.gather(*(client.nodes() for _ in range(10)))
     assert peak == 2
     assert fake.count("GET", "/nodes") == 10
+
+
+def test_parameter_encoding() -> None:
+    import enum
+
+    from lxc_manager.integrations.proxmox.session import encode_params
+
+    class Timeframe(enum.Enum):
+        HOUR = "hour"
+
+    encoded = encode_params(
+        {"a": True, "b": False, "c": 3, "d": 0.5, "e": ["net1", "mp0"], "f": None, "g": Timeframe.HOUR, "h": "x y"}
+    )
+    assert encoded == {"a": "1", "b": "0", "c": "3", "d": "0.5", "e": "net1,mp0", "g": "hour", "h": "x y"}

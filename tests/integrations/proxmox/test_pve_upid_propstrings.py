@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lxc_manager.integrations.proxmox import (
@@ -31,6 +31,7 @@ upids = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(upids)
 def test_upid_round_trip(upid: UPID) -> None:
     text = upid.format()
@@ -78,6 +79,7 @@ keys = st.from_regex(r"[a-z][a-z0-9_\-]{0,10}", fullmatch=True)
 values = st.text(st.characters(exclude_characters=",", exclude_categories=["Cs"]), min_size=1, max_size=20)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(keys, values, max_size=6), st.one_of(st.none(), values.filter(lambda v: "=" not in v)))
 def test_property_string_round_trip(pairs: dict[str, str], default_value: str | None) -> None:
     pairs.pop("volume", None)
@@ -101,11 +103,13 @@ net_specs = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net_specs)
 def test_net_spec_round_trip(spec: NetSpec) -> None:
     assert NetSpec.parse(spec.build()) == spec
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.builds(
         FeaturesSpec,

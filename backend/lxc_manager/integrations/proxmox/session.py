@@ -28,6 +28,7 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
@@ -67,6 +68,8 @@ def encode_value(value: Any) -> str:
     """PVE accepts only 0/1 for top-level booleans; lists become comma-separated (``delete=a,b``)."""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, Enum):
+        return encode_value(value.value)
     if isinstance(value, (list, tuple)):
         return ",".join(encode_value(v) for v in value)
     return str(value)
