@@ -124,3 +124,30 @@ def test_acl_semantics_specific_path_overrides_and_propagate() -> None:
     assert control.authenticate("PVEAPIToken=u@pve!tk=s") is token
     assert control.authenticate("PVEAPIToken=u@pve!tk=x") is None
     assert control.authenticate("PVEAPIToken=u@pve!t=s") is None  # token ids have at least 2 characters
+
+
+async def test_ticket_login_cookie_and_csrf(pve: Pve) -> None:
+    pve.sim.acl.passwords["root@pam"] = "s3cret-pass"
+    denied = await pve.client.post("/api2/json/access/ticket", data={"username": "root@pam", "password": "nope"})
+    assert denied.status_code == 401 and denied.content == b""
+    login = await pve.client.post("/api2/json/access/ticket", data={"username": "root", "realm": "pam",
+                                                                    "password": "s3cret-pass"})  # fmt: skip
+    assert login.status_code == 200
+    body = login.json()["data"]
+    assert body["username"] == "root@pam" and body["ticket"].startswith("PVE:root@pam:")
+    assert "VM.Allocate" in body["cap"]["vms"] and body["clustername"] == "pvesim"
+    cookie = {"Cookie": f"PVEAuthCookie={body['ticket']}"}
+    assert (await pve.client.get("/api2/json/nodes", headers=cookie)).status_code == 200
+    no_csrf = await pve.client.post("/api2/json/nodes/pve1/lxc/200/status/start", headers=cookie)
+    assert no_csrf.status_code == 401
+    with_csrf = {**cookie, "CSRFPreventionToken": body["CSRFPreventionToken"]}
+    await pve.create_ct(200)
+    started = await pve.client.post("/api2/json/nodes/pve1/lxc/200/status/start", headers=with_csrf)
+    assert started.status_code == 200 and started.json()["data"].endswith(":root@pam:")
+    renewed = await pve.client.post("/api2/json/access/ticket", data={"username": "root@pam",
+                                                                      "password": body["ticket"]})  # fmt: skip
+    assert renewed.status_code == 200
+    token_login = await pve.call("POST", "/access/ticket", data={"username": "root@pam", "password": "x"})
+    assert _message(token_login) == (
+        "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.)\n"
+    )

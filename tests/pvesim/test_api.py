@@ -106,3 +106,42 @@ async def test_read_endpoints_shapes(pve: Pve) -> None:
     assert cluster[0]["type"] == "cluster" and cluster[0]["nodes"] == 3
     aplinfo = await pve.data("GET", "/nodes/pve1/aplinfo")
     assert any(a["template"].startswith("alpine") for a in aplinfo)
+
+
+async def test_storage_allocate_upload_download_and_delete(pve: Pve) -> None:
+    volid = await pve.data("POST", "/nodes/pve1/storage/local-lvm/content",
+                           data={"vmid": "250", "filename": "vm-250-disk-0", "size": "2G"})  # fmt: skip
+    assert volid == "local-lvm:vm-250-disk-0"
+    bad_name = await pve.call("POST", "/nodes/pve1/storage/local-lvm/content",
+                              data={"vmid": "250", "filename": "vm-251-disk-0", "size": "2G"})  # fmt: skip
+    assert bad_name.status_code == 500
+    deleted = await pve.wait(await pve.data("DELETE", f"/nodes/pve1/storage/local-lvm/content/{volid}"))
+    assert deleted["type"] == "imgdel" and deleted["exitstatus"] == "OK"
+    upload = await pve.call(
+        "POST", "/nodes/pve1/storage/local/upload", data={"content": "vztmpl"},
+        files={"filename": ("custom-1.0_amd64.tar.gz", b"x" * 1000, "application/octet-stream")},
+    )  # fmt: skip
+    assert upload.status_code == 200, upload.text
+    assert (await pve.wait(upload.json()["data"]))["type"] == "imgcopy"
+    url = "https://images.example/debian-custom_1_amd64.tar.zst"
+    download = await pve.data(
+        "POST",
+        "/nodes/pve2/storage/local/download-url",
+        data={"content": "vztmpl", "filename": "debian-custom_1_amd64.tar.zst", "url": url},
+    )
+    assert (await pve.wait(download, "pve2"))["exitstatus"] == "OK"
+    fetched = await pve.wait(
+        await pve.data(
+            "POST",
+            "/nodes/pve1/aplinfo",
+            data={"storage": "local", "template": "alpine-3.22-default_20250617_amd64.tar.xz"},
+        )
+    )
+    assert fetched["type"] == "download" and fetched["exitstatus"] == "OK"
+    templates = {c["volid"]: c for c in await pve.data("GET", "/nodes/pve1/storage/local/content")}
+    assert templates["local:vztmpl/custom-1.0_amd64.tar.gz"]["size"] == 1000
+    assert templates["local:vztmpl/alpine-3.22-default_20250617_amd64.tar.xz"]["format"] == "txz"
+    pve2 = {c["volid"] for c in await pve.data("GET", "/nodes/pve2/storage/local/content")}
+    assert "local:vztmpl/debian-custom_1_amd64.tar.zst" in pve2
+    no_template = await pve.call("POST", "/nodes/pve1/aplinfo", data={"storage": "local", "template": "nope.tar.gz"})
+    assert no_template.status_code == 500 and no_template.json()["message"] == "no such template\n"

@@ -141,3 +141,17 @@ def test_missing_schema_refuses_to_start(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "PVE API schema not found" in done.stderr and not (tmp_path / "connection.json").exists()
+
+
+def _proxmoxer_ticket_scenario(sim: dict[str, Any]) -> tuple[list[str], str]:
+    host, port = sim["url"].removeprefix("https://").split(":")
+    prox = ProxmoxAPI(host, port=int(port), user=sim["login"]["username"], password=sim["login"]["password"],
+                      verify_ssl=sim["ca_path"], timeout=10)  # fmt: skip
+    nodes = [n["node"] for n in prox.nodes.get()]
+    upid = prox.nodes("pve1").aplinfo.post(storage="local", template="alpine-3.22-default_20250617_amd64.tar.xz")
+    return nodes, Tasks.blocking_status(prox, upid, 30, 0.1)["exitstatus"]
+
+
+async def test_proxmoxer_with_ticket_auth(simulator: dict[str, Any]) -> None:
+    nodes, exitstatus = await asyncio.to_thread(_proxmoxer_ticket_scenario, simulator)
+    assert nodes == ["pve1", "pve2"] and exitstatus == "OK"  # the POST needed the CSRF token proxmoxer sends

@@ -9,8 +9,12 @@ privilege. Permission checks take the schema's ``permissions.check`` expressions
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +81,19 @@ class ApiToken:
 
     @property
     def full_id(self) -> str:
-        return f"{self.userid}!{self.tokenid}"
+        return f"{self.userid}!{self.tokenid}" if self.tokenid else self.userid
+
+    @property
+    def is_token(self) -> bool:
+        return bool(self.tokenid)
+
+
+def session(userid: str) -> ApiToken:
+    """A ticket-authenticated user: no token, the user's own privileges."""
+    return ApiToken(userid, "", "", privsep=False)
+
+
+TICKET_LIFETIME = 7200  # pve-access-control: tickets are valid for 2 hours
 
 
 def normalize_path(path: str) -> str:
@@ -119,6 +135,39 @@ class AccessControl:
     def __init__(self) -> None:
         self.user_acl: dict[str, list[AclEntry]] = {}
         self.tokens: dict[str, ApiToken] = {}
+        self.passwords: dict[str, str] = {}
+        self._ticket_key = secrets.token_bytes(32)
+
+    def _sign(self, text: str) -> str:
+        digest = hmac.new(self._ticket_key, text.encode(), hashlib.sha256).digest()
+        return base64.b64encode(digest).decode().rstrip("=")
+
+    def _issue(self, userid: str) -> tuple[str, str]:
+        stamp = f"{int(time.time()):08X}"
+        plain = f"PVE:{userid}:{stamp}"
+        return f"{plain}::{self._sign(plain)}", f"{stamp}:{self._sign(f'{stamp}:{userid}')}"
+
+    def login(self, username: str, password: str) -> tuple[str, str] | None:
+        """``POST /access/ticket``: a password, or a still-valid ticket of the same user (renewal)."""
+        expected = self.passwords.get(username)
+        valid = expected is not None and hmac.compare_digest(expected, password)
+        if not valid and password.startswith("PVE:"):
+            valid = self.verify_ticket(password) == username
+        return self._issue(username) if valid else None
+
+    def verify_ticket(self, ticket: str) -> str | None:
+        match = re.fullmatch(r"PVE:([^:]+):([0-9A-F]{8})::(.+)", ticket)
+        if not match or not hmac.compare_digest(self._sign(f"PVE:{match.group(1)}:{match.group(2)}"), match.group(3)):
+            return None
+        if time.time() - int(match.group(2), 16) > TICKET_LIFETIME or match.group(1) not in self.passwords:
+            return None
+        return match.group(1)
+
+    def verify_csrf(self, userid: str, token: str) -> bool:
+        stamp, _, signature = token.partition(":")
+        if not re.fullmatch(r"[0-9A-F]{8}", stamp) or time.time() - int(stamp, 16) > TICKET_LIFETIME:
+            return False
+        return hmac.compare_digest(self._sign(f"{stamp}:{userid}"), signature)
 
     def add_token(self, token: ApiToken) -> None:
         self.tokens[token.full_id] = token

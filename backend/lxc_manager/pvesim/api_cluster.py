@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.parse
 from typing import Any
 
+from lxc_manager.pvesim.acl import session
 from lxc_manager.pvesim.core import PVE_VERSION, Call, PveError, handles, param_error
 from lxc_manager.pvesim.guests import guest_status
 from lxc_manager.pvesim.state import GIB, Node
@@ -18,6 +20,27 @@ NODE_CPUS = 16
 @handles("GET", "/version")
 async def version(call: Call) -> Any:
     return dict(PVE_VERSION)
+
+
+@handles("POST", "/access/ticket")
+async def create_ticket(call: Call) -> Any:
+    username = str(call.params["username"])
+    realm = call.params.get("realm")
+    if realm and "@" not in username:
+        username = f"{username}@{realm}"
+    issued = call.sim.acl.login(username, str(call.params["password"]))
+    if issued is None:
+        await asyncio.sleep(call.sim.config.auth_delay)
+        raise PveError(401, "authentication failure")
+    ticket, csrf = issued
+    user = session(username)
+    cap = {
+        area: dict.fromkeys(sorted(call.sim.acl.privileges(user, path)), 1)
+        for area, path in (("vms", "/vms"), ("storage", "/storage"), ("access", "/access"), ("nodes", "/nodes"),
+                           ("dc", "/"), ("sdn", "/sdn"), ("mapping", "/mapping"))
+    }  # fmt: skip
+    return {"username": username, "ticket": ticket, "CSRFPreventionToken": csrf, "cap": cap,
+            "clustername": call.sim.cluster.name}  # fmt: skip
 
 
 @handles("GET", "/access/permissions")

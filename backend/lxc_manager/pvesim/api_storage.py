@@ -206,9 +206,9 @@ async def aplinfo_download(call: Call) -> Any:
 @handles("POST", STORE + "/upload")
 async def upload(call: Call) -> Any:
     storage = _storage(call)
-    content, filename = str(call.params["content"]), str(call.extra.get("upload_filename") or "")
-    if not filename:
-        raise PveError(400, "missing file upload")
+    content, filename = str(call.params["content"]), str(call.params.get("filename") or "")
+    if "upload_size" not in call.extra:
+        raise PveError(400, "missing file upload (multipart/form-data)")
     if content not in storage.content:
         raise PveError(500, f"storage '{storage.id}' is not configured for content-type '{content}'")
     if content == "vztmpl" and not VZTMPL_RE.match(f"vztmpl/{filename}"):

@@ -1,7 +1,8 @@
 """The HTTPS API of the simulator (Starlette ASGI): ``/api2/json/...`` like pveproxy, plus the ``/_sim`` control API.
 
 Request pipeline, in PVE's order (pve-http-server ``AnyEvent.pm`` + pve-manager ``HTTPServer.pm``): body on
-GET/DELETE → 501; API-token auth → 401 after ``auth_delay``; route lookup → 501; URI/body merge → 400 on conflict;
+GET/DELETE → 501; API-token or ticket (+CSRF) auth → 401 after ``auth_delay``; route lookup → 501;
+URI/body merge → 400 on conflict;
 ``allowtoken`` and ``permissions.check`` → 403; proxy to ``{node}`` → 500 unknown host / 595-596 when offline;
 schema validation → 400; handler → 200 ``{"data": …}`` or 500/400 with ``{"data": null, "message": "…\\n"}``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -21,7 +23,7 @@ from starlette.routing import Route
 
 from lxc_manager.core.logging import get_logger
 from lxc_manager.pvesim import api_cluster, api_lxc, api_power, api_storage  # noqa: F401  (register handlers)
-from lxc_manager.pvesim.acl import PermissionDenied
+from lxc_manager.pvesim.acl import ApiToken, PermissionDenied, session
 from lxc_manager.pvesim.control import control_routes
 from lxc_manager.pvesim.core import HANDLERS, Call, PveError, Simulator, param_error
 from lxc_manager.pvesim.schema import MethodNotImplemented, coerce_params, merge_path_params, validate_params
@@ -39,7 +41,29 @@ def pve_response(status: int, payload: dict[str, Any] | None) -> Response:
     return Response(body, status_code=status, headers=HEADERS, media_type=CONTENT_TYPE)
 
 
+_COOKIE_RE = re.compile(r"(?:^|[\s;])PVEAuthCookie=([^;]*)")
+
+
+def _authenticate(sim: Simulator, request: Request, method: str) -> ApiToken | None:
+    """An API token, or a ticket (cookie or ``Authorization: PVEAuthCookie=…``) plus CSRF token on writes."""
+    header = request.headers.get("authorization")
+    token = sim.acl.authenticate(header)
+    if token is not None:
+        return None if sim.faults.token_revoked(token.full_id) else token
+    found = _COOKIE_RE.search(header or "") or _COOKIE_RE.search(request.headers.get("cookie", ""))
+    userid = sim.acl.verify_ticket(urllib.parse.unquote(found.group(1))) if found else None
+    if userid is None:
+        return None
+    if method != "GET" and request.url.path != PREFIX + "/access/ticket":
+        csrf = request.headers.get("csrfpreventiontoken", "")
+        if not sim.acl.verify_csrf(userid, csrf):
+            return None  # PVE: 401 "Permission denied - invalid csrf token"
+    return session(userid)
+
+
 def error_response(exc: PveError) -> Response:
+    if exc.status == 401:
+        return pve_response(401, None)
     # uvicorn cannot send a custom reason phrase, so the message lives only in the body (documented deviation).
     payload: dict[str, Any] = {"data": None, "message": exc.message.rstrip("\n") + "\n"}
     if exc.errors:
@@ -74,8 +98,9 @@ async def _params(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
                 continue
             upload: Any = item
             content = await upload.read()
-            extra.update(upload_filename=params.get("filename") or upload.filename, upload_size=len(content))
-        params.pop("filename", None)
+            # PVE's multipart parser puts the uploaded file's name into the `filename` parameter.
+            params[key] = upload.filename or ""
+            extra.update(upload_filename=upload.filename, upload_size=len(content))
     else:
         body = (await request.body()).decode("utf-8", "replace")
         for key, value in urllib.parse.parse_qsl(body, keep_blank_values=True):
@@ -90,12 +115,13 @@ async def handle_api(request: Request) -> Response:
     try:
         if method in {"GET", "DELETE"} and (await request.body()):
             raise PveError(501, f"Unexpected content for method '{method}'")
-        token = sim.acl.authenticate(request.headers.get("authorization"))
-        if token is not None and sim.faults.token_revoked(token.full_id):
-            token = None
-        if token is None:
+        is_login = method == "POST" and rel == "/access/ticket"
+        token = _authenticate(sim, request, method)
+        if token is None and not is_login:
             await asyncio.sleep(sim.config.auth_delay)  # pve-http-server delays unauthorized calls
             return pve_response(401, None)
+        if token is None:
+            token = session("nobody@pve")  # the login call itself needs no credentials
         try:
             route = sim.schema.match(method, rel)
         except MethodNotImplemented as exc:
@@ -112,7 +138,7 @@ async def handle_api(request: Request) -> Response:
         merged, dup_errors = merge_path_params(route.path_params, params)
         if dup_errors:
             raise param_error(dup_errors)
-        if not info.allowtoken:
+        if not info.allowtoken and token.is_token:
             raise PermissionDenied(f"URI '{rel}' not available with API token, need proper ticket.")
         check = info.permissions.get("check")
         if check:

@@ -136,9 +136,12 @@ def install_tokens(sim: Simulator) -> dict[str, dict[str, str]]:
     sim.acl.add_token(admin)
     sim.acl.add_token(restricted)
     sim.acl.user_acl[RESTRICTED_TOKEN[0]] = [AclEntry("/", privileges_for(["PVEAuditor"]))]
+    root_password = secrets.token_urlsafe(18)
+    sim.acl.passwords["root@pam"] = root_password  # for ticket auth (POST /access/ticket)
     return {
         "admin": {"token_id": admin.full_id, "token_secret": admin.secret},
         "restricted": {"token_id": restricted.full_id, "token_secret": restricted.secret},
+        "login": {"username": "root@pam", "password": root_password},
     }
 
 
@@ -173,6 +176,7 @@ async def serve(config: SimConfig, host: str, port: int, ssh_port: int, schema_p
         "token_id": tokens["admin"]["token_id"],
         "token_secret": tokens["admin"]["token_secret"],
         "restricted_token": tokens["restricted"],
+        "login": tokens["login"],
         "fingerprint": tls.fingerprint,
         "ca_path": str(tls.ca.resolve()),
         "cert_path": str(tls.cert.resolve()),
