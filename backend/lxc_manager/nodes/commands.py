@@ -32,8 +32,8 @@ from lxc_manager.core.crypto import (
 )
 from lxc_manager.core.db import create_engine, create_sessionmaker, unit_of_work
 from lxc_manager.core.logging import get_logger
+from lxc_manager.nodes.connection import ENCRYPTED_COLUMNS, node_secret_context
 from lxc_manager.nodes.repository import NodeRepository
-from lxc_manager.nodes.service import ENCRYPTED_COLUMNS, node_secret_context
 
 log = get_logger(__name__)
 

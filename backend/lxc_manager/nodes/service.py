@@ -1,4 +1,4 @@
-"""The node registry: CRUD with encrypted secrets, per-user visibility, access grants, decrypted connections.
+"""The node registry: CRUD with encrypted secrets, per-user visibility, access grants, probe and test.
 
 Other domains use :func:`get_visible_node`, :func:`list_visible_nodes` and :func:`node_connection`.
 Visibility rule: admins see every node; everyone else only nodes granted to them, and any other node
@@ -8,9 +8,7 @@ answers 404 exactly as if it did not exist.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
@@ -18,103 +16,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.audit import service as audit
 from lxc_manager.auth.principal import Principal
-from lxc_manager.core.config import Settings, get_settings
-from lxc_manager.core.crypto import Keyring, SecretDecryptionError, load_keyring, secret_context
-from lxc_manager.core.errors import Conflict, FieldError, NotFound, ServiceUnavailable, UnprocessableEntity
+from lxc_manager.core.config import Settings
+from lxc_manager.core.crypto import Keyring
+from lxc_manager.core.errors import Conflict, FieldError, NotFound, UnprocessableEntity
 from lxc_manager.core.logging import get_logger
 from lxc_manager.core.models import new_id, utcnow
-from lxc_manager.integrations.proxmox import ProxmoxError, ProxmoxTLSError, TLSConfig, fetch_certificate
+from lxc_manager.integrations.proxmox import ProxmoxError, ProxmoxTLSError, fetch_certificate
 from lxc_manager.models import Node, NodeAccess, TLSMode, User
 from lxc_manager.nodes.checks import TestFindings, run_node_test
+from lxc_manager.nodes.connection import (
+    ENCRYPTED_COLUMNS,
+    NodeConnection,
+    keyring_for,
+    node_connection,
+    node_secret_context,
+)
 from lxc_manager.nodes.repository import NodeRepository
 from lxc_manager.nodes.schemas import CertificateOut, NodeAccessOut, NodeCreate, NodeTestResult, NodeUpdate
 from lxc_manager.nodes.urls import AddressRefused, check_api_url, check_host
 
 log = get_logger(__name__)
 
-# Encrypted columns: (column attribute, context column name). Rotation walks this list.
-ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("token_secret_enc", "token_secret"),
-    ("ssh_private_key_enc", "ssh_private_key"),
-)
+# The API other domains use (connection helpers re-exported from nodes.connection).
+__all__ = [
+    "ENCRYPTED_COLUMNS",
+    "NodeConnection",
+    "get_visible_node",
+    "list_visible_nodes",
+    "node_connection",
+    "node_secret_context",
+]
+
 NODE_NOT_FOUND = "Node not found"
 PROBE_TIMEOUT_S = 5.0
-
-
-def node_secret_context(node_id: str, column: str) -> bytes:
-    return secret_context("nodes", node_id, column)
-
-
-@dataclass(frozen=True)
-class NodeConnection:
-    """What the Proxmox client and SSH need to reach one node, secrets decrypted. Never logged or queued."""
-
-    node_id: str
-    name: str
-    api_url: str
-    pve_node: str
-    token_id: str
-    token_secret: str = field(repr=False)
-    tls: TLSConfig
-    ssh_host: str
-    ssh_port: int
-    ssh_user: str
-    ssh_private_key: str | None = field(repr=False)
-    ssh_host_key: str | None
-
-    def __repr__(self) -> str:
-        return f"NodeConnection(node_id={self.node_id!r}, name={self.name!r}, api_url={self.api_url!r}, secrets=***)"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        # Keeps decrypted secrets out of pickles (arq/Redis job arguments); pass node ids instead.
-        raise TypeError("NodeConnection holds decrypted secrets and cannot be serialised; pass the node id")
-
-
-def tls_config(node: Node) -> TLSConfig:
-    return TLSConfig(mode=node.tls_mode, ca_bundle_pem=node.tls_ca_bundle, fingerprint_sha256=node.tls_fingerprint)  # type: ignore[arg-type]
-
-
-def _keyring(settings: Settings | None) -> Keyring:
-    return load_keyring(settings or get_settings())
-
-
-def decrypt_column(keyring: Keyring, node: Node, attribute: str, column: str) -> str | None:
-    blob: bytes | None = getattr(node, attribute)
-    if blob is None:
-        return None
-    try:
-        return keyring.decrypt_text(blob, node_secret_context(node.id, column))
-    except SecretDecryptionError as exc:
-        log.error("node_secret_unreadable", node_id=node.id, column=column, reason=str(exc))
-        raise ServiceUnavailable(
-            f"The stored {column.replace('_', ' ')} of node {node.name!r} cannot be decrypted "
-            "(wrong or retired secret key?); re-enter it or restore the key file",
-            code="secret_unreadable",
-        ) from None
-
-
-async def node_connection(db: AsyncSession, node: Node, settings: Settings | None = None) -> NodeConnection:
-    """Decrypt ``node``'s secrets for a connection. Pass the app's/job's settings (default: the process settings)."""
-    keyring = _keyring(settings)
-    token_secret = decrypt_column(keyring, node, "token_secret_enc", "token_secret")
-    if token_secret is None:  # the column is NOT NULL; a missing secret means a broken row
-        raise ServiceUnavailable(f"Node {node.name!r} has no API token secret", code="secret_unreadable")
-    return NodeConnection(
-        node_id=node.id,
-        name=node.name,
-        api_url=node.api_url,
-        pve_node=node.pve_node or node.name,
-        token_id=node.token_id,
-        token_secret=token_secret,
-        tls=tls_config(node),
-        ssh_host=node.ssh_host or (urlsplit(node.api_url).hostname or ""),
-        ssh_port=node.ssh_port,
-        ssh_user=node.ssh_user,
-        ssh_private_key=decrypt_column(keyring, node, "ssh_private_key_enc", "ssh_private_key"),
-        ssh_host_key=node.ssh_host_key,
-    )
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -215,7 +149,7 @@ async def create_node(
     ssh_host = await _checked_ssh_host(data.ssh_host, settings) if data.ssh_host else None
     if await repo.get_by_name(data.name) is not None:
         raise Conflict(f"A node named {data.name!r} already exists")
-    keyring = _keyring(settings)
+    keyring = keyring_for(settings)
     node = Node(
         id=new_id(),  # known before encryption: the ciphertexts are bound to it
         name=data.name,
@@ -274,7 +208,7 @@ async def update_node(
         fingerprint = data.tls_fingerprint if "tls_fingerprint" in given else node.tls_fingerprint
         ca_bundle = data.tls_ca_bundle if "tls_ca_bundle" in given else node.tls_ca_bundle
         _apply_tls(node, mode, fingerprint, ca_bundle, given)
-    keyring = _keyring(settings)
+    keyring = keyring_for(settings)
     if data.token_secret is not None:
         _set_secret(keyring, node, "token_secret_enc", "token_secret", data.token_secret)
     if "ssh_private_key" in given:  # omitted keeps the stored key; null removes it

@@ -112,6 +112,8 @@ async def test_register_test_grant_and_see_only_granted_node(
         node = await db.get(Node, node_id)
         assert node is not None
         connection = await node_connection(db, node, settings)
+    async with connection.proxmox_client() as pve:  # what other domains use for API calls
+        assert first_node in {entry.node for entry in await pve.nodes()}
     assert connection.ssh_private_key is not None and connection.ssh_host_key is not None
     known_hosts = asyncssh.import_known_hosts(
         f"[{connection.ssh_host}]:{connection.ssh_port} {connection.ssh_host_key}\n"
