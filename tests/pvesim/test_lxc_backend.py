@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.lxc, pytest.mark.slow, pytest.mark.asyncio(loop_scope=
 
 VMID = 910
 UNPRIV_VMID = 911
+CLONE_VMID = 912
 MAC = "BC:24:11:AA:09:10"
 
 
@@ -157,6 +158,26 @@ async def test_snapshot_and_rollback_restore_the_filesystem(backend: LxcContaine
     assert (await sh(backend, "test -e /root/created-later && echo yes || echo no")).strip() == "no"
     assert (await sh(backend, "test -e /etc/motd && echo yes || echo no")).strip() == "yes"
     await backend.delete_snapshot(VMID, "base")
+
+
+async def test_clone_then_clean_shutdown_and_reboot(backend: LxcContainerBackend, container: str) -> None:
+    await sh(backend, "echo cloned-content > /root/origin")
+    await backend.clone(VMID, CLONE_VMID)
+    try:
+        await backend.start(CLONE_VMID)
+        await backend.wait_for_ipv4(CLONE_VMID, within=60)
+        assert (await sh(backend, "cat /root/origin", CLONE_VMID)).strip() == "cloned-content"
+        clone_mac = next(n["hwaddr"] for n in await backend.interfaces(CLONE_VMID) if n["name"] == "eth0")
+        assert clone_mac.lower() != MAC.lower()
+        await backend.shutdown(CLONE_VMID, grace=30)  # systemd powers off on SIGRTMIN+3
+        assert await backend.status(CLONE_VMID) == "stopped"
+        await backend.start(CLONE_VMID)
+        before = (await backend.stats(CLONE_VMID))["pid"]
+        await backend.reboot(CLONE_VMID)
+        after = await backend.stats(CLONE_VMID)
+        assert after["status"] == "running" and after["pid"] != before
+    finally:
+        await backend.destroy(CLONE_VMID)
 
 
 async def test_unprivileged_container_runs_as_mapped_root(backend: LxcContainerBackend) -> None:

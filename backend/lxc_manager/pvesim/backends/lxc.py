@@ -79,13 +79,15 @@ class LxcContainerBackend:
         host_bridge: str = "lxcbr0",
         keep: bool = False,
         command_timeout: float = 120.0,
+        exec_timeout: float = 3600.0,
     ) -> None:
         self.lxcpath = (state_dir / "lxc").resolve()
         tarball = rootfs_tarball or default_rootfs_tarball()
         self.host = LxcHost(default_base_root(tarball).resolve(), tarball, host_bridge)
         # --keep of ``lxc-manager pve-sim`` arrives as LXCM_PVESIM_KEEP=1 (debugging: leave the CTs running).
         self.keep = keep or os.environ.get("LXCM_PVESIM_KEEP", "") == "1"
-        self.command_timeout = command_timeout
+        self.command_timeout = command_timeout  # lxc-* management commands
+        self.exec_timeout = exec_timeout  # pct exec: provisioning scripts may run for many minutes
         self._locks: dict[int, asyncio.Lock] = {}
         self._prepared = False
         self._closed = False
@@ -334,7 +336,7 @@ class LxcContainerBackend:
         command, child_env = await self._attach(vmid, argv, env)
         result = await run_command(
             command,
-            time_limit=time_limit or self.command_timeout,
+            time_limit=time_limit or self.exec_timeout,
             stdin=stdin,
             env=child_env,
             stdout_sink=stdout,
@@ -353,7 +355,7 @@ class LxcContainerBackend:
     ) -> ExecResult:
         """Like :meth:`exec` but collects the output."""
         command, child_env = await self._attach(vmid, argv, env)
-        return await run_command(command, time_limit=time_limit or self.command_timeout, stdin=stdin, env=child_env)
+        return await run_command(command, time_limit=time_limit or self.exec_timeout, stdin=stdin, env=child_env)
 
     async def push(
         self, vmid: int, source: Path, dest: str, perms: int | None, user: str | None, group: str | None
