@@ -30,6 +30,9 @@ TemplateName = Annotated[str, Path(pattern=SLUG_PATTERN, description="Template n
 IfMatch = Annotated[str | None, Header(description="ETag of the revision being edited (from GET)")]
 GZIP_TYPES = {"application/gzip", "application/x-gzip", "application/x-tar+gzip", "application/octet-stream"}
 MULTIPART_OVERHEAD = 64 * 1024
+# A full template as JSON: 16 MiB of files, base64 inflates by 4/3, plus the manifest.
+MAX_JSON_BODY = 24 * 1024 * 1024
+
 
 
 def _actor(request: Request, principal: Principal) -> service.Actor:
@@ -94,6 +97,7 @@ async def list_templates(
     response_model=TemplateDetail,
     status_code=status.HTTP_201_CREATED,
     responses=responses(409, 413, 422),
+    max_body_size=MAX_JSON_BODY,  # streamed limit: refused while reading, before parsing
 )
 async def create_template(
     request: Request,
@@ -121,7 +125,8 @@ async def sync_templates(
     operation_id="import_template",
     response_model=TemplateDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(400, 409, 411, 413, 415, 422),
+    responses=responses(400, 409, 413, 422),
+    max_body_size=MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -153,9 +158,6 @@ async def _read_upload(request: Request) -> bytes:
     if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"archive larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
     if content_type == "multipart/form-data":
-        # Starlette spools multipart files before we see them: insist on a bounded, declared length.
-        if length is None or not length.isdigit():
-            raise BadRequest("multipart uploads need a Content-Length header", code="length_required")
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -192,6 +194,7 @@ async def get_template(
     operation_id="update_template",
     response_model=TemplateDetail,
     responses=responses(404, 409, 412, 413, 422, 428),
+    max_body_size=MAX_JSON_BODY,  # streamed limit: refused while reading, before parsing
 )
 async def update_template(
     request: Request,

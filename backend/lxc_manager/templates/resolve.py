@@ -165,6 +165,52 @@ def resolve(
     )
 
 
+# ---------------------------------------------------------------- PVE create parameters
+
+
+def pve_create_params(
+    manifest: TemplateManifest, *, hostname: str, storage: str, bridge: str | None = None
+) -> dict[str, str | int]:
+    """The container section as ``POST /nodes/{node}/lxc`` parameters (no vmid/ostemplate/secrets).
+
+    Mirrors ``create_args`` of infra/lxc/lib/manifest.py (the engine), so both deploy the same container.
+    """
+    container, net, dns = manifest.container, manifest.container.network, manifest.container.dns
+    params: dict[str, str | int] = {
+        "hostname": hostname,
+        "cores": container.cores,
+        "memory": container.memory,
+        "swap": container.swap,
+        "rootfs": f"{storage}:{container.disk}",
+        "unprivileged": int(container.unprivileged),
+        "onboot": int(container.onboot),
+    }
+    features = [f"{name}=1" for name in ("nesting", "keyctl", "fuse") if getattr(container.features, name)]
+    if features:
+        params["features"] = ",".join(features)
+    net0 = [f"name=eth0,bridge={bridge or net.bridge}", f"ip={net.ip}"]
+    if net.gateway:
+        net0.append(f"gw={net.gateway}")
+    if net.ip6 != "none":
+        net0.append(f"ip6={net.ip6}")
+    if net.gateway6:
+        net0.append(f"gw6={net.gateway6}")
+    if net.vlan is not None:
+        net0.append(f"tag={net.vlan}")
+    if net.firewall:
+        net0.append("firewall=1")
+    if net.mtu is not None:
+        net0.append(f"mtu={net.mtu}")
+    params["net0"] = ",".join(net0)
+    if dns.servers:
+        params["nameserver"] = " ".join(dns.servers)
+    if dns.search_domain:
+        params["searchdomain"] = dns.search_domain
+    if manifest.os.ostype:
+        params["ostype"] = manifest.os.ostype
+    return params
+
+
 # ---------------------------------------------------------------- inputs
 
 

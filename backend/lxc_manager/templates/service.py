@@ -184,7 +184,15 @@ def _record(session: AsyncSession, actor: Actor, action: str, name: str, **detai
 
 
 async def _create_from_raw(
-    session: AsyncSession, settings: Settings, actor: Actor, raw: RawTemplate, *, origin: str, message: str
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    raw: RawTemplate,
+    *,
+    origin: str,
+    message: str,
+    action: str,
+    **audit_details: object,
 ) -> Template:
     parsed = await _validate(session, raw)
     repo = TemplateRepository(session)
@@ -216,23 +224,26 @@ async def _create_from_raw(
     _record(
         session,
         actor,
-        f"template.{origin_action(origin)}",
+        action,
         parsed.name,
         content_hash=parsed.content_hash,
         written_to_disk=folder is not None,
+        **audit_details,
     )
     return await get_template(session, parsed.name)
-
-
-def origin_action(origin: str) -> str:
-    return {"imported": "import", "dashboard": "create"}.get(origin, "create")
 
 
 async def create_template(
     session: AsyncSession, settings: Settings, actor: Actor, raw: RawTemplate, message: str | None
 ) -> Template:
     return await _create_from_raw(
-        session, settings, actor, raw, origin=TemplateOrigin.dashboard.value, message=message or "created"
+        session,
+        settings,
+        actor,
+        raw,
+        origin=TemplateOrigin.dashboard.value,
+        message=message or "created",
+        action="template.create",
     )
 
 
@@ -288,6 +299,9 @@ async def clone_template(
         raw,
         origin=TemplateOrigin.dashboard.value,
         message=message or f"cloned from {name} revision {revision.number}",
+        action="template.clone",
+        source=name,
+        source_revision=revision.number,
     )
 
 
@@ -321,7 +335,13 @@ async def import_template(session: AsyncSession, settings: Settings, actor: Acto
         raise invalid([Problem(f"{top}/{MANIFEST}", f"name {manifest.name!r} must equal the folder name {top!r}")])
     raw = RawTemplate(name=manifest.name, files=files)
     return await _create_from_raw(
-        session, settings, actor, raw, origin=TemplateOrigin.imported.value, message="imported from archive"
+        session,
+        settings,
+        actor,
+        raw,
+        origin=TemplateOrigin.imported.value,
+        message="imported from archive",
+        action="template.import",
     )
 
 

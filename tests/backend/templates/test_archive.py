@@ -7,6 +7,7 @@ import io
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -159,3 +160,34 @@ async def test_import_size_limits(writer: httpx.AsyncClient) -> None:
     assert_error_shape(await upload(writer, b"not a tarball"), 400, "invalid_archive")
     response = await writer.post(f"{API}/import", content=b"x", headers={"Content-Type": "text/plain"})
     assert_error_shape(response, 400, "unsupported_media_type")
+
+
+async def test_streamed_uploads_without_length_are_cut_off(writer: httpx.AsyncClient) -> None:
+    async def chunks() -> Any:
+        for _ in range(10):
+            yield b"\0" * (1024 * 1024)
+
+    response = await writer.post(f"{API}/import", content=chunks(), headers={"Content-Type": "application/gzip"})
+    assert_error_shape(response, 413, "payload_too_large")
+
+    async def multipart() -> Any:
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="t.tar.gz"\r\n\r\n'
+        for _ in range(10):
+            yield b"\0" * (1024 * 1024)
+        yield b"\r\n--b--\r\n"
+
+    response = await writer.post(
+        f"{API}/import", content=multipart(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert_error_shape(response, 413, "payload_too_large")
+
+
+async def test_oversized_json_template_is_refused(writer: httpx.AsyncClient) -> None:
+    async def body() -> Any:
+        yield b'{"manifest_yaml": "'
+        for _ in range(26):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    response = await writer.post(API, content=body(), headers={"Content-Type": "application/json"})
+    assert_error_shape(response, 413, "payload_too_large")
