@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+import pytest
 
 from conftest import Pve
 
@@ -145,3 +148,18 @@ async def test_storage_allocate_upload_download_and_delete(pve: Pve) -> None:
     assert "local:vztmpl/debian-custom_1_amd64.tar.zst" in pve2
     no_template = await pve.call("POST", "/nodes/pve1/aplinfo", data={"storage": "local", "template": "nope.tar.gz"})
     assert no_template.status_code == 500 and no_template.json()["message"] == "no such template\n"
+
+
+async def test_401_waits_the_auth_delay(pve: Pve, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(delay: float) -> None:
+        slept.append(delay)
+        await real_sleep(0)
+
+    pve.sim.config.auth_delay = 3.0
+    monkeypatch.setattr("lxc_manager.pvesim.app.asyncio.sleep", recording_sleep)
+    assert (await pve.client.get("/api2/json/nodes")).status_code == 401
+    assert slept == [3.0]
+    assert (await pve.call("GET", "/nodes")).status_code == 200 and slept == [3.0]  # valid calls are not delayed

@@ -162,6 +162,9 @@ async def handle_api(request: Request) -> Response:
         return error_response(PveError(403, exc.message))
     except PveError as exc:
         return error_response(exc)
+    except Exception as exc:  # a simulator bug: answer like a Perl die (500 + message) and keep the trace in the log
+        log.exception("pvesim handler failed", method=method, path=rel)
+        return error_response(PveError(500, f"simulator error: {exc}"))
     payload: dict[str, Any] = {"data": result}
     if "total" in extra:
         payload["total"] = extra["total"]

@@ -58,9 +58,11 @@ class PctCommand:
 
     async def _out(self, data: bytes) -> None:
         self.process.stdout.write(data)
+        await self.process.stdout.drain()  # back-pressure: a slow client slows the command, memory stays flat
 
     async def _err(self, data: bytes) -> None:
         self.process.stderr.write(data)
+        await self.process.stderr.drain()
 
     def _scratch_path(self, path: str) -> Path:
         root = self.scratch.resolve()
