@@ -293,6 +293,7 @@ YAML
 }
 
 @test "--node runs every Proxmox command on that node through ssh, quoting intact" {
+  export STUB_SSH_EXEC=1
   # shellcheck disable=SC2016  # a literal $(x): quoting through ssh must keep it inert
   deploy_run minimal --node pve-other --set 'greeting=two words; $(x)'
   assert_success

@@ -137,7 +137,7 @@ sandbox() {
   assert_output --partial "refusing a non-HTTPS download"
   assert_equal "$(stub_count '^curl')" 0
   run fs_download https://example.invalid/x "$FS_CACHE/x"
-  assert_failure  # the curl stub writes nothing, so the rename fails: nothing half-downloaded is kept
+  assert_failure  # the curl stub answers 404: nothing (not even a partial file) is kept
   grep -q "^curl -fsSL --proto =https --tlsv1.2 --retry 3 --retry-delay 2 -o $FS_CACHE/x.part https://example.invalid/x$" "$STUB_DIR/calls"
   [[ ! -e $FS_CACHE/x ]]
 }

@@ -8,7 +8,7 @@ bats_load_library bats-assert
 
 REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 DEPLOY=$REPO_ROOT/infra/lxc/deploy.sh
-STUB_COMMANDS=(pct pvesh pveam qm curl wget ssh scp sleep)
+STUB_COMMANDS=(pct pvesh pveam pvesm qm curl wget ssh scp sleep)
 # Commands a dry run may call: they only read.
 READ_ONLY_CALLS='^(pvesh get |pveam (list|available) |pct (status|config) )'
 
