@@ -97,8 +97,9 @@ class Settings(BaseSettings):
             return value
         env = info.data.get("environment")
         is_placeholder = value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
-        if env != Environment.development and is_placeholder:
-            return value  # _refuse_placeholders reports it with the clearer message
+        if is_placeholder:
+            # Outside development _refuse_placeholders reports it; in development it is ignored (key file used).
+            return value
         source = f"LXCM_{(info.field_name or '').upper()}"
         try:
             for part in value.get_secret_value().split(","):

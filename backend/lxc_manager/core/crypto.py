@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from lxc_manager.core.config import PLACEHOLDER_SECRETS
+
 if TYPE_CHECKING:
     from lxc_manager.core.config import Settings
 
@@ -253,6 +255,10 @@ _file_cache: dict[Path, tuple[tuple[int, int, int], Keyring]] = {}
 def keys_from_env(settings: Settings) -> tuple[bytes, ...] | None:
     if settings.secret_key is None or not settings.secret_key.get_secret_value().strip():
         return None  # unset (or empty): the key file is used
+    if settings.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        if settings.environment == "development":
+            return None  # a docs/example placeholder: development falls back to the key file
+        raise KeyConfigurationError("LXCM_SECRET_KEY is a placeholder; set a real key")
     strict = settings.environment == "production"
     current = decode_key(settings.secret_key.get_secret_value(), source="LXCM_SECRET_KEY", strict=strict)
     old: list[bytes] = []

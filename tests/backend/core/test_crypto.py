@@ -154,3 +154,9 @@ def test_random_key_is_accepted_in_production() -> None:
     key = encode_key(generate_key())
     settings = Settings(environment=Environment.production, secret_key=key)
     assert load_keyring(settings).current == base64.b64decode(key)
+
+
+def test_development_placeholder_key_falls_back_to_the_key_file(tmp_path: Path) -> None:
+    settings = Settings(environment=Environment.development, data_dir=tmp_path, secret_key="changeme")
+    keyring = load_keyring(settings)
+    assert keyring.source == "key_file" and (tmp_path / "secret.key").exists()
