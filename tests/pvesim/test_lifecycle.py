@@ -235,3 +235,37 @@ async def test_latency_fault_applies_per_endpoint(pve: Pve) -> None:
     assert pve.sim.faults.latency("GET", "/cluster/resources") == 0.01
     assert pve.sim.faults.latency("GET", "/nodes") == 0.0
     assert (await pve.call("GET", "/cluster/resources")).status_code == 200
+
+
+async def test_task_list_filters_and_ownership(pve: Pve) -> None:
+    await pve.create_ct(200)
+    await pve.control("POST", "/_sim/faults", json={"kind": "task_failure", "task_type": "vzstart", "message": "boom"})
+    await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start"))
+    tasks = await pve.call("GET", "/nodes/pve1/tasks")
+    body = tasks.json()
+    assert (
+        body["total"] == 2
+        and [t["type"] for t in body["data"]] == ["vzstart", "vzcreate"]
+        or [t["type"] for t in body["data"]] == ["vzcreate", "vzstart"]
+    )  # same start second: order within a second is by UPID
+    entry = body["data"][0]
+    assert entry["user"] == "root@pam" and entry["tokenid"] == "admin" and "endtime" in entry
+    errors = await pve.data("GET", "/nodes/pve1/tasks", params={"errors": 1})
+    assert [(t["type"], t["status"]) for t in errors] == [("vzstart", "boom")]
+    ok_only = await pve.data("GET", "/nodes/pve1/tasks", params={"statusfilter": "ok"})
+    assert [t["type"] for t in ok_only] == ["vzcreate"]
+    assert await pve.data("GET", "/nodes/pve1/tasks", params={"vmid": 999}) == []
+    bad = await pve.call("GET", "/nodes/pve1/tasks/not-a-upid/status")
+    assert bad.status_code == 400 and bad.json()["errors"] == {"upid": "unable to parse worker upid"}
+    grant = {"userid": "dev@pve", "tokenid": "ci", "acl": [{"path": "/vms", "roles": ["PVEVMAdmin"]}],
+             "user_acl": [{"path": "/", "roles": ["Administrator"]}]}  # fmt: skip
+    token = (await pve.control("POST", "/_sim/tokens", json=grant)).json()
+    own = (token["token_id"], token["secret"])
+    assert await pve.data("GET", "/nodes/pve1/tasks", token=own) == []  # no Sys.Audit: only its own tasks
+    foreign = await pve.call("GET", f"/nodes/pve1/tasks/{entry['upid']}/status", token=own)
+    assert (
+        foreign.status_code == 403 and foreign.json()["message"] == "Permission check failed (/nodes/pve1, Sys.Audit)\n"
+    )
+    mine = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start", token=own))
+    assert mine["user"] == "dev@pve" and mine["tokenid"] == "ci"
+    assert [t["upid"] for t in await pve.data("GET", "/nodes/pve1/tasks", token=own)] == [mine["upid"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import urllib.parse
 from typing import Any
@@ -169,8 +170,20 @@ async def nextid(call: Call) -> Any:
     return str(free)  # Perl stringifies it although the schema says integer
 
 
+UPID_RE = re.compile(
+    r"^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):"
+    r"([^:\s/]+):([^:\s/]*):([^:\s/]+):$"
+)
+
+
+def _owns(call: Call, task: Task) -> bool:
+    """Tasks.pm ``check_task_user``: a token sees its own tasks, a user sees its own and its tokens' tasks."""
+    token = call.token
+    return task.owner == token.full_id or (not token.is_token and task.userid == token.userid)
+
+
 def _visible(call: Call, task: Task) -> bool:
-    return task.owner == call.token.full_id or call.sim.acl.has(call.token, f"/nodes/{task.node}", ["Sys.Audit"])
+    return _owns(call, task) or call.sim.acl.has(call.token, f"/nodes/{task.node}", ["Sys.Audit"])
 
 
 @handles("GET", "/cluster/tasks")
@@ -201,14 +214,16 @@ async def network(call: Call) -> Any:
 # --- tasks ---------------------------------------------------------------------------------------------------------
 
 
-def _task(call: Call) -> Task:
+def _task(call: Call, privilege: str = "Sys.Audit") -> Task:
     node = call.node()
     upid = urllib.parse.unquote(str(call.params["upid"]))
+    if not UPID_RE.match(upid):
+        raise param_error({"upid": "unable to parse worker upid"})
     task = call.sim.tasks.get(upid)
     if task is None or task.node != node.name:
         raise param_error({"upid": "no such task"})
-    if task.owner != call.token.full_id:
-        call.sim.acl.check(call.token, f"/nodes/{node.name}", ["Sys.Audit"])
+    if not _owns(call, task):
+        call.sim.acl.check(call.token, f"/nodes/{node.name}", [privilege])
     return task
 
 
@@ -216,6 +231,11 @@ def _task(call: Call) -> Task:
 async def list_tasks(call: Call) -> Any:
     node, params = call.node(), call.params
     source = params.get("source", "archive")
+    wanted = {"ok", "warning", "error", "unknown"}
+    if params.get("errors"):
+        wanted = {"warning", "error", "unknown"}
+    elif params.get("statusfilter"):
+        wanted = {item.lower() for item in re.split(r"[,;\s]+", str(params["statusfilter"])) if item}
     selected = []
     for task in sorted(call.sim.tasks.tasks.values(), key=lambda t: (-t.starttime, t.upid)):
         if task.node != node.name or not _visible(call, task):
@@ -228,9 +248,9 @@ async def list_tasks(call: Call) -> Any:
             continue
         if params.get("typefilter") and task.type != params["typefilter"]:
             continue
-        if params.get("userfilter") and params["userfilter"] not in task.owner:
+        if params.get("userfilter") and str(params["userfilter"]).lower() not in task.userid.lower():
             continue
-        if params.get("errors") and not task.failed:
+        if task.status_type not in wanted:
             continue
         if params.get("since") is not None and task.starttime < int(params["since"]):
             continue
@@ -264,8 +284,6 @@ async def task_log(call: Call) -> Any:
 
 @handles("DELETE", "/nodes/{node}/tasks/{upid}")
 async def stop_task(call: Call) -> Any:
-    task = _task(call)
-    if task.owner != call.token.full_id:
-        call.sim.acl.check(call.token, f"/nodes/{task.node}", ["Sys.Modify"])
+    task = _task(call, "Sys.Modify")
     call.sim.tasks.stop(task)
     return None

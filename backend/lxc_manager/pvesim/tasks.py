@@ -7,6 +7,7 @@ Exit statuses follow pve-common ``UPID.pm``: ``OK``, ``WARNINGS: <n>`` (a succes
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -62,10 +63,13 @@ class Task:
         return data
 
     def list_entry(self) -> dict[str, Any]:
+        # pve-manager Tasks.pm splits "user!token" into user and tokenid ($convert_token_task).
         data: dict[str, Any] = {
             "upid": self.upid, "node": self.node, "pid": self.pid, "pstart": self.pstart,
-            "starttime": self.starttime, "type": self.type, "id": self.id, "user": self.owner,
+            "starttime": self.starttime, "type": self.type, "id": self.id, "user": self.userid,
         }  # fmt: skip
+        if self.tokenid:
+            data["tokenid"] = self.tokenid
         if self.status == "running":
             data["status"] = "RUNNING"
         else:
@@ -74,8 +78,15 @@ class Task:
         return data
 
     @property
-    def failed(self) -> bool:
-        return self.status == "stopped" and self.exitstatus != "OK" and not str(self.exitstatus).startswith("WARN")
+    def status_type(self) -> str:
+        """``PVE::Tools::upid_normalize_status_type``: ok, warning, error or unknown (running tasks)."""
+        if self.status == "running" or not self.exitstatus or self.exitstatus == "unexpected status":
+            return "unknown"
+        if self.exitstatus == "OK":
+            return "ok"
+        if re.fullmatch(r"WARNINGS: \d+", self.exitstatus):
+            return "warning"
+        return "error"
 
 
 class TaskContext:
