@@ -7,8 +7,9 @@
 #
 # The tarball is cached under ${LXCM_LXC_CACHE:-/var/cache/lxc-manager}, keyed by suite, mirror and package list,
 # with a stable symlink rootfs-bookworm.tar.zst pointing at the current build. Needs root (debootstrap, apt).
-# Also brings up the lxcbr0 bridge (lxc-net: 10.0.3.1/24, dnsmasq DHCP/DNS, NAT) and adds root:100000:65536 to
-# /etc/subuid and /etc/subgid for unprivileged containers (what PVE ships). Both steps are idempotent.
+# Also brings up the lxcbr0 bridge (lxc-net: 10.0.3.1/24, dnsmasq DHCP/DNS without its 3 s ping check, NAT)
+# and adds root:100000:65536 to /etc/subuid and /etc/subgid for unprivileged containers (what PVE ships).
+# Every step is idempotent.
 set -Eeuo pipefail
 trap 'echo "build-lxc-rootfs: failed at line ${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
@@ -30,7 +31,7 @@ case "${1:-}" in
   --force) mode=force ;;
   --check) mode=check ;;
   -h | --help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *) die "unknown argument: $1 (use --force, --check or --help)" ;;
@@ -59,7 +60,18 @@ ensure_packages() {
 }
 
 ensure_bridge() {
+  # dnsmasq pings an address for ~3 s before offering it; without that, a DHCP CT has its IP 0.6 s after start.
+  local defaults=/etc/default/lxc-net
+  if ! grep -qs '^LXC_DHCP_PING="false"' "$defaults"; then
+    echo 'LXC_DHCP_PING="false"  # added by lxc-manager scripts/build-lxc-rootfs.sh' >>"$defaults"
+  fi
   if ip -4 addr show dev lxcbr0 2>/dev/null | grep -q 'inet '; then
+    # Restart an older lxc-net once for the setting above, but only while no container is attached to it.
+    if ! pgrep -f -- 'dnsmasq.*--no-ping.*lxcbr0' >/dev/null && [[ -z $(ls -A /sys/class/net/lxcbr0/brif 2>/dev/null) ]]; then
+      log "restarting lxc-net with --no-ping"
+      /usr/libexec/lxc/lxc-net stop
+      /usr/libexec/lxc/lxc-net start
+    fi
     return 0
   fi
   log "starting the lxcbr0 bridge (lxc-net)"
