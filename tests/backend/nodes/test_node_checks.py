@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from node_fakes import FULL_PERMISSIONS, FakePVE, make_certificate, node_payload, serve_tls
 from sqlalchemy import select
@@ -218,3 +220,45 @@ def test_privilege_evaluation_follows_pve_propagation() -> None:
     assert "Datastore.Audit" not in {r.privilege for r in missing_privileges(overridden, "pve1")}
     sibling_not_parent = {"/vmsX": {"VM.Allocate": 1}}
     assert "VM.Allocate" in {r.privilege for r in missing_privileges(sibling_not_parent, "pve1")}
+
+
+async def test_a_rebinding_host_is_caught_by_the_recheck_before_connecting(
+    admin_client: httpx.AsyncClient, fake_pve: FakePVE, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that resolved to an allowed address at registration and to the metadata service later."""
+    from lxc_manager.nodes import urls
+
+    answers = iter([["127.0.0.1"], ["169.254.169.254"]])
+
+    async def rebinding_resolver(host: str) -> list[urls.IPAddress]:
+        assert host == "pve.rebind.test"
+        return [ipaddress.ip_address(a) for a in next(answers)]
+
+    monkeypatch.setattr(urls, "resolve", rebinding_resolver)
+    port = fake_pve.url.rsplit(":", 1)[1]
+    node_id = await create(admin_client, fake_pve, api_url=f"https://pve.rebind.test:{port}")
+    result = (await admin_client.post(f"/api/v1/nodes/{node_id}/test")).json()
+    assert result["ok"] is False
+    assert result["checks"] == [
+        {
+            "name": "address",
+            "ok": False,
+            "message": "The API address is not allowed: 169.254.169.254 is a link-local/cloud-metadata address.",
+        }
+    ]
+    assert fake_pve.requests == []
+
+
+async def test_a_name_with_any_refused_address_is_refused(
+    admin_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lxc_manager.nodes import urls
+
+    async def mixed(host: str) -> list[urls.IPAddress]:
+        return [ipaddress.ip_address("10.0.0.5"), ipaddress.ip_address("fe80::1")]
+
+    monkeypatch.setattr(urls, "resolve", mixed)
+    response = await admin_client.post(
+        "/api/v1/nodes/probe-certificate", json={"api_url": "https://pve.mixed.test:8006"}
+    )
+    assert response.status_code == 422 and "fe80::1" in response.json()["detail"]
