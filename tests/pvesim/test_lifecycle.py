@@ -265,3 +265,19 @@ async def test_task_list_filters_and_ownership(pve: Pve) -> None:
     mine = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start", token=own))
     assert mine["user"] == "dev@pve" and mine["tokenid"] == "ci"
     assert [t["upid"] for t in await pve.data("GET", "/nodes/pve1/tasks", token=own)] == [mine["upid"]]
+
+
+async def test_power_variants_follow_status_pm(pve: Pve) -> None:
+    await pve.create_ct(200)
+    reboot = await pve.call("POST", "/nodes/pve1/lxc/200/status/reboot")
+    assert reboot.json()["message"] == "VM 200 not running\n"  # sic, PVE's wording for reboot
+    skip = await pve.call("POST", "/nodes/pve1/lxc/200/status/start", data={"skiplock": "1"})
+    assert skip.status_code == 400 and skip.json()["errors"] == {"skiplock": "Only root may use this option."}
+    assert (await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start")))["exitstatus"] == "OK"
+    rebooted = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/reboot"))
+    assert rebooted["type"] == "vzreboot" and rebooted["exitstatus"] == "OK"
+    assert (await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/suspend")))["exitstatus"] == "OK"
+    assert (await pve.data("GET", "/nodes/pve1/lxc/200/status/current"))["status"] == "stopped"
+    resumed = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/resume"))
+    assert resumed["type"] == "vzresume" and resumed["exitstatus"] == "OK"
+    assert (await pve.data("GET", "/nodes/pve1/lxc/200/status/current"))["status"] == "running"

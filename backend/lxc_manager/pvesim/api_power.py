@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from lxc_manager.pvesim.core import Call, PveError, Simulator, handles
+from lxc_manager.pvesim.core import Call, PveError, Simulator, handles, param_error
 from lxc_manager.pvesim.guests import NET_KEY_RE, NOT_STORED, guest_status
 from lxc_manager.pvesim.state import Guest, Snapshot
 from lxc_manager.pvesim.tasks import TaskContext, TaskError
@@ -25,6 +25,7 @@ async def boot(sim: Simulator, guest: Guest, ctx: TaskContext) -> None:
             raise TaskError(f"bridge '{bridge.group(1)}' does not exist")
     await sim.backend.start(guest.vmid)
     guest.status = "running"
+    guest.frozen = False
     guest.started_at = time.time()
     guest.pid = 400_000 + guest.vmid % 100_000 + random.Random(guest.started_at).randrange(1000)  # noqa: S311
     for key in sorted(k for k in guest.config if NET_KEY_RE.match(k)):
@@ -50,7 +51,7 @@ def _require_running(guest: Guest) -> None:
 @handles("GET", CT + "/status")
 async def status_index(call: Call) -> Any:
     call.guest()
-    return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
+    return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "migrate")]
 
 
 @handles("GET", CT + "/status/current")
@@ -61,16 +62,24 @@ async def status_current(call: Call) -> Any:
     return data
 
 
+def _skiplock(call: Call) -> bool:
+    skip = bool(call.params.get("skiplock"))
+    if skip and call.token.full_id != "root@pam":
+        raise param_error({"skiplock": "Only root may use this option."})
+    return skip
+
+
 @handles("POST", CT + "/status/start")
 async def start(call: Call) -> Any:
     sim, guest = call.sim, call.guest()
+    skiplock = _skiplock(call)
     if guest.status == "running":
         raise PveError(500, f"CT {guest.vmid} already running")
 
     async def work(ctx: TaskContext) -> None:
         if guest.config.get("template"):
             raise TaskError("you can't start a CT if it's a template")
-        if not call.params.get("skiplock"):
+        if not skiplock:
             sim.check_lock(guest, sync=False)
         if guest.status == "running":
             raise TaskError(f"CT {guest.vmid} already running")
@@ -80,22 +89,24 @@ async def start(call: Call) -> Any:
 
 
 def _power_task(call: Call, type_: str, action: str) -> str:
+    """stop/shutdown/reboot/suspend per pve-container ``API2/LXC/Status.pm``: the running check is synchronous, the
+    lock check happens in the worker (stop honours ``skiplock``; reboot does not check locks)."""
     sim, guest = call.sim, call.guest()
-    _require_running(guest)
+    skiplock = _skiplock(call) if action == "stop" else False
+    if guest.status != "running":
+        label = "VM" if action == "reboot" else "CT"  # sic: PVE's reboot says "VM <id> not running"
+        raise PveError(500, f"{label} {guest.vmid} not running")
 
     async def work(ctx: TaskContext) -> None:
-        if not call.params.get("skiplock"):
+        if not skiplock and action != "reboot":
             sim.check_lock(guest, sync=False)
         if guest.status != "running":
             raise TaskError(f"CT {guest.vmid} not running")
-        if action in {"stop", "reboot"}:
-            await halt(sim, guest, ctx)
+        await halt(sim, guest, ctx)
         if action == "reboot":
             await boot(sim, guest, ctx)
         elif action == "suspend":
-            guest.frozen = True
-        elif action == "resume":
-            guest.frozen = False
+            guest.frozen = True  # lxc-checkpoint -s: the CT is stopped, its state kept for resume
 
     return sim.start_task(guest.node, type_, str(guest.vmid), call.owner, work)
 
@@ -107,7 +118,7 @@ async def stop(call: Call) -> Any:
 
 @handles("POST", CT + "/status/shutdown")
 async def shutdown(call: Call) -> Any:
-    return _power_task(call, "vzshutdown", "stop")
+    return _power_task(call, "vzshutdown", "shutdown")
 
 
 @handles("POST", CT + "/status/reboot")
@@ -122,7 +133,18 @@ async def suspend(call: Call) -> Any:
 
 @handles("POST", CT + "/status/resume")
 async def resume(call: Call) -> Any:
-    return _power_task(call, "vzresume", "resume")
+    sim, guest = call.sim, call.guest()
+    if guest.status == "running":
+        raise PveError(500, f"CT {guest.vmid} already running")
+
+    async def work(ctx: TaskContext) -> None:
+        if not guest.frozen:
+            raise TaskError(
+                f"command 'lxc-checkpoint -n {guest.vmid} -r --foreground -D /var/lib/vz/dump' failed: exit code 1"
+            )
+        await boot(sim, guest, ctx)
+
+    return sim.start_task(guest.node, "vzresume", str(guest.vmid), call.owner, work)
 
 
 @handles("GET", CT + "/interfaces")
