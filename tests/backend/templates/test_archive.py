@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import tarfile
@@ -11,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from lxc_manager.templates.archive import MAX_UPLOAD_BYTES
+from lxc_manager.templates.archive import MAX_UPLOAD_BYTES, ArchiveError, read_tar_gz
 
 from .test_api import API, assert_error_shape
 
@@ -191,3 +194,37 @@ async def test_oversized_json_template_is_refused(writer: httpx.AsyncClient) -> 
 
     response = await writer.post(API, content=body(), headers={"Content-Type": "application/json"})
     assert_error_shape(response, 413, "payload_too_large")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_fuzz_archive_reader_raises_only_archive_errors(data: bytes) -> None:
+    for candidate in (data, gzip.compress(data)):
+        with contextlib.suppress(ArchiveError):
+            read_tar_gz(candidate)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab./\\\0-_ ", min_size=1, max_size=20),
+            st.sampled_from([tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.FIFOTYPE]),
+        ),
+        max_size=6,
+    )
+)
+def test_fuzz_archive_members(members: list[tuple[str, bytes]]) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, kind in members:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = "../x" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+            tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    try:
+        _top, files = read_tar_gz(buffer.getvalue())
+    except ArchiveError:
+        return
+    for path in files:
+        assert not path.startswith("/") and ".." not in path.split("/")
