@@ -152,9 +152,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def settings(tmp_path: Path, database_url: str) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
+    # A private copy of the repository's templates and buckets: API writes must never touch the checkout.
+    lxc_tree = tmp_path / "lxc"
+    for part in ("templates", "buckets"):
+        shutil.copytree(ROOT / "infra" / "lxc" / part, lxc_tree / part, symlinks=True)
     return Settings(
         environment=Environment.test,
         data_dir=data_dir,
+        templates_dir=lxc_tree / "templates",
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
         log_json=True,
