@@ -12,7 +12,7 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help install run serve migrate test test-python test-postgres lint typecheck openapi openapi-check \
-        test-deps clean template-schema template-schema-check sync-templates bench
+        test-deps test-shell shellcheck clean template-schema template-schema-check sync-templates bench
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-16s %s\n",$$1,$$2}'
@@ -41,7 +41,7 @@ run: install migrate ## install, migrate and start the dashboard on http://$(HOS
 test-deps: install ## install what the tests need (system packages, as root)
 	./scripts/install-test-deps.sh
 
-test: test-deps lint typecheck openapi-check test-python test-postgres ## run the whole suite
+test: test-deps lint typecheck openapi-check shellcheck test-shell test-python test-postgres ## run the whole suite
 
 test-python: install ## pytest on SQLite (PostgreSQL/Redis tests skip when absent, mandatory under CI=true)
 	$(BIN)/pytest -q -p no:cacheprovider
@@ -53,6 +53,12 @@ lint: install ## ruff + import contracts
 	$(BIN)/ruff check backend tests migrations bench
 	$(BIN)/ruff format --check backend tests migrations bench
 	$(BIN)/lint-imports
+
+test-shell: test-deps ## bats suites of the bash engine, forge-shield and the OpenClaw VM (tests/infra)
+	bats tests/infra
+
+shellcheck: test-deps ## ShellCheck every shell script (inline disables only)
+	./scripts/shellcheck.sh
 
 typecheck: install ## mypy --strict
 	$(BIN)/mypy

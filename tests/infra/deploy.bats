@@ -323,3 +323,18 @@ YAML
   [[ $stderr == *"script 10-web.sh failed with exit status 7 in container 100"* ]]
   grep -q 'boom' "$STATE_DIR"/*.log
 }
+
+@test "package pins: an extra pin wins over a bucket's, two buckets pinning differently is an error" {
+  copy_templates
+  printf 'format: 1\nname: pinned\npackages: [curl=7.88*, jq]\n' >"$BATS_TEST_TMPDIR/lxc/buckets/pinned.yaml"
+  printf 'format: 1\nname: other\npackages: [curl=8.0*]\n' >"$BATS_TEST_TMPDIR/lxc/buckets/other.yaml"
+  sed -i 's/^  buckets: \[base\]/  buckets: [base, pinned]/; s/^  extra: \[python3\]/  extra: [python3, jq=1.6*]/' \
+    "$LXC_TEMPLATES_DIR/minimal/template.yaml"
+  deploy_run minimal --dry-run
+  assert_success
+  [[ $output == *"install ca-certificates curl=7.88\* iproute2 procps jq=1.6\* python3"* ]]
+  sed -i 's/^  buckets: \[base, pinned\]/  buckets: [base, pinned, other]/' "$LXC_TEMPLATES_DIR/minimal/template.yaml"
+  deploy_run minimal --dry-run
+  assert_equal "$status" 4
+  [[ $stderr == *"package curl is pinned as 'curl=7.88*' in bucket pinned and 'curl=8.0*' in bucket other"* ]]
+}

@@ -364,7 +364,7 @@ def regular_file_inside(base: Path, folder: str, name: str) -> Path:
 
 
 def resolve_packages(m: dict[str, Any], buckets_dir: Path, schema_dir: Path) -> list[str]:
-    """Bucket packages in bucket order, then the extra ones; a package pinned two different ways is an error."""
+    """Bucket packages in bucket order, then the extra ones (pins resolved as below)."""
     chosen: dict[str, tuple[str, str]] = {}
     sources: list[tuple[str, list[str]]] = []
     for bucket in m.get("packages", {}).get("buckets", []):
@@ -377,12 +377,21 @@ def resolve_packages(m: dict[str, Any], buckets_dir: Path, schema_dir: Path) -> 
             raise Invalid(f"{path}: name {data.get('name')!r} must equal the file name {bucket!r}")
         sources.append((f"bucket {bucket}", data["packages"]))
     sources.append(("packages.extra", m.get("packages", {}).get("extra", [])))
+    # Same rule as the dashboard (templates/resolve.py): one entry per package, in first-seen order; a pin
+    # wins over no pin, an explicit extra pin wins over a bucket's, two buckets pinning differently is an error.
     for origin, specs in sources:
         for spec in specs:
             name = spec.split("=", 1)[0]
-            if name in chosen and chosen[name][0] != spec:
-                raise Invalid(f"package {name} is pinned as {chosen[name][0]!r} in {chosen[name][1]} and {spec!r} in {origin}")
-            chosen.setdefault(name, (spec, origin))
+            if name not in chosen:
+                chosen[name] = (spec, origin)
+                continue
+            current, current_origin = chosen[name]
+            if "=" not in spec:
+                continue
+            if origin == "packages.extra" or "=" not in current:
+                chosen[name] = (spec, origin)
+            elif spec != current:
+                raise Invalid(f"package {name} is pinned as {current!r} in {current_origin} and {spec!r} in {origin}")
     return [spec for spec, _ in chosen.values()]
 
 
