@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import yaml
@@ -84,7 +83,7 @@ async def create_bucket(
     repo.add(bucket)
     await session.flush()
     if writable:
-        await asyncio.to_thread(disk.write_bucket_file, settings.effective_buckets_dir, file_name, text)
+        await disk.run(disk.write_bucket_file, settings.effective_buckets_dir, file_name, text)
     _record(session, actor, "bucket.create", name, packages=len(manifest.packages))
     return bucket
 
@@ -102,7 +101,7 @@ async def update_bucket(
     bucket.content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
     await session.flush()
     if bucket.file is not None:
-        await asyncio.to_thread(disk.write_bucket_file, settings.effective_buckets_dir, bucket.file, text)
+        await disk.run(disk.write_bucket_file, settings.effective_buckets_dir, bucket.file, text)
     _record(session, actor, "bucket.update", name, packages=len(manifest.packages))
     return bucket
 
@@ -118,5 +117,5 @@ async def delete_bucket(session: AsyncSession, settings: Settings, actor: Actor,
     await BucketRepository(session).delete(bucket)
     await session.flush()
     if file_name is not None:
-        await asyncio.to_thread(disk.remove_bucket_file, settings.effective_buckets_dir, file_name)
+        await disk.run(disk.remove_bucket_file, settings.effective_buckets_dir, file_name)
     _record(session, actor, "bucket.delete", name)

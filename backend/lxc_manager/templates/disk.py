@@ -7,17 +7,22 @@ between the renames leaves ``.<name>.old-*`` beside a missing folder: the old co
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import ParamSpec
 
 from lxc_manager.core.config import REPO_ROOT, Environment, Settings
-from lxc_manager.core.errors import Conflict
+from lxc_manager.core.errors import Conflict, ServiceUnavailable
+from lxc_manager.core.logging import get_logger
 from lxc_manager.templates.loader import RawFile
 
 REPO_LXC = REPO_ROOT / "infra" / "lxc"
+P = ParamSpec("P")
+log = get_logger(__name__)
 
 
 def _dir_writable(path: Path) -> bool:
@@ -68,6 +73,18 @@ def require_buckets_writable(settings: Settings, what: str) -> None:
             "change it in the repository instead",
             code="templates_read_only",
         )
+
+
+async def run(operation: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
+    """Run a blocking disk operation in a thread; an OS failure is a 503 (the request rolls back), not a 500."""
+    try:
+        await asyncio.to_thread(operation, *args, **kwargs)
+    except OSError as exc:
+        log.error("template_write_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        raise ServiceUnavailable(
+            f"could not write to the templates folder: {exc.strerror or exc}; nothing was saved",
+            code="templates_write_failed",
+        ) from None
 
 
 def _fsync_dir(path: Path) -> None:

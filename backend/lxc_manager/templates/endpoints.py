@@ -34,7 +34,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 MAX_JSON_BODY = 24 * 1024 * 1024
 
 
-
 def _actor(request: Request, principal: Principal) -> service.Actor:
     return service.Actor(id=principal.user.id, name=principal.user.username, ip=client_ip(request))
 

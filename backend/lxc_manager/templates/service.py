@@ -102,6 +102,8 @@ def _check_paths(paths: list[str], *, allow_manifest: bool) -> None:
     problems = [
         Problem(path, reason) for path in paths if (reason := check_file_path(path, allow_manifest=allow_manifest))
     ]
+    folders = {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
+    problems += [Problem(path, "is both a file and a folder") for path in paths if path in folders]
     if problems:
         raise invalid(problems)
 
@@ -220,7 +222,7 @@ async def _create_from_raw(
     else:
         await store.create(repo, parsed, origin=origin, folder=folder, author=actor.name, message=message)
     if folder is not None:
-        await asyncio.to_thread(disk.write_template_folder, root, parsed.name, parsed.files)
+        await disk.run(disk.write_template_folder, root, parsed.name, parsed.files)
     _record(
         session,
         actor,
@@ -278,7 +280,7 @@ async def update_template(
         extra={"folder": folder},
     )
     if folder is not None:
-        await asyncio.to_thread(disk.write_template_folder, root, folder, parsed.files)
+        await disk.run(disk.write_template_folder, root, folder, parsed.files)
     _record(session, actor, "template.update", name, revision=number, content_hash=parsed.content_hash)
     return await get_template(session, name)
 
@@ -317,7 +319,7 @@ async def delete_template(
         disk.require_templates_writable(settings, f"cannot delete template {name!r}")
     await TemplateRepository(session).set_status([template.id], TemplateStatus.archived)
     if template.folder is not None:
-        await asyncio.to_thread(disk.remove_template_folder, settings.templates_dir, template.folder)
+        await disk.run(disk.remove_template_folder, settings.templates_dir, template.folder)
     _record(session, actor, "template.delete", name, revision=template.current_revision)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.buckets.repository import BucketRepository
 from lxc_manager.core.config import Settings
-from lxc_manager.core.errors import Conflict
+from lxc_manager.core.errors import Conflict, PreconditionFailed
 from lxc_manager.core.logging import get_logger
 from lxc_manager.models import Bucket, TemplateOrigin, TemplateStatus
 from lxc_manager.templates import store
@@ -187,12 +187,15 @@ async def sync_templates(session: AsyncSession, settings: Settings) -> SyncRepor
 
 async def _new_revision(repo: TemplateRepository, state: TemplateState, parsed: ParsedTemplate) -> None:
     message = "changed on disk" if state.folder == parsed.name else "adopted from disk"
-    await store.append_revision(
-        repo,
-        state.id,
-        state.current_revision,
-        parsed,
-        author=SYNC_AUTHOR,
-        message=message,
-        extra={"folder": parsed.name},
-    )
+    try:
+        await store.append_revision(
+            repo,
+            state.id,
+            state.current_revision,
+            parsed,
+            author=SYNC_AUTHOR,
+            message=message,
+            extra={"folder": parsed.name},
+        )
+    except PreconditionFailed:
+        raise Conflict(f"template {parsed.name!r} was edited during the sync; retry") from None

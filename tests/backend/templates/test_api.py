@@ -321,3 +321,36 @@ async def test_read_only_folder_answers_409_and_creates_db_only(
 async def test_if_match_must_name_the_current_revision(writer: httpx.AsyncClient, header: str) -> None:
     response = await writer.delete(f"{API}/minimal", headers={"If-Match": header})
     assert response.status_code in (412, 428)
+
+
+async def test_file_and_folder_with_the_same_path_is_422(writer: httpx.AsyncClient, lxc_tree: Path) -> None:
+    body = body_from_folder(lxc_tree / "templates" / "minimal", name="clash")
+    body["files"]["files/conf"] = {"content": "x"}
+    body["files"]["files/conf/inner"] = {"content": "y"}
+    payload = assert_error_shape(await writer.post(API, json=body), 422, "invalid_template")
+    assert "both a file and a folder" in payload["detail"]
+
+
+async def test_a_failing_disk_write_is_503_and_saves_nothing(
+    writer: httpx.AsyncClient, lxc_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    detail = (await writer.get(f"{API}/minimal")).json()
+    before = (lxc_tree / "templates" / "minimal" / "template.yaml").read_text()
+    body = body_from_folder(lxc_tree / "templates" / "minimal")
+    body["manifest_yaml"] = body["manifest_yaml"].replace("cores: 1", "cores: 3")
+
+    def disk_full(fd: int) -> None:  # fault injection at the OS boundary: the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    response = await writer.put(f"{API}/minimal", json=body, headers={"If-Match": detail["etag"]})
+    monkeypatch.undo()
+    payload = assert_error_shape(response, 503, "templates_write_failed")
+    assert "No space left" in payload["detail"]
+    after = (await writer.get(f"{API}/minimal")).json()
+    assert after["current_revision"] == 1 and after["etag"] == detail["etag"]  # the DB rolled back
+    assert (lxc_tree / "templates" / "minimal" / "template.yaml").read_text() == before
+    assert not [p for p in (lxc_tree / "templates").iterdir() if p.name.startswith(".")]
