@@ -41,7 +41,7 @@ def _bearer_credentials(request: Request) -> str | None:
     return credentials if scheme.lower() == "bearer" else None
 
 
-async def _bearer_principal(state: AppState, credentials: str) -> Principal:
+async def _bearer_principal(request: Request, state: AppState, credentials: str) -> Principal:
     credentials = credentials.strip()
     if not credentials or len(credentials) > _MAX_AUTHORIZATION_LENGTH:
         raise NotAuthenticated(
@@ -49,7 +49,7 @@ async def _bearer_principal(state: AppState, credentials: str) -> Principal:
             code="invalid_token",
             headers=_BEARER_CHALLENGE,
         )
-    principal = await principal_from_token(state, credentials)
+    principal = await principal_from_token(state, credentials, client_ip(request))
     if principal is None:
         raise NotAuthenticated("Invalid, expired or revoked API token", code="invalid_token", headers=_BEARER_CHALLENGE)
     return principal
@@ -71,7 +71,7 @@ async def get_current_principal(request: Request, state: AppStateDep) -> Princip
     """Resolve the caller from the session cookie or a Bearer API token; 401 otherwise."""
     credentials = _bearer_credentials(request)
     if credentials is not None:
-        return await _bearer_principal(state, credentials)
+        return await _bearer_principal(request, state, credentials)
     cookie = read_session_cookie(request, state.settings)
     resolved = await principal_from_session(state, cookie) if cookie else None
     if resolved is None:

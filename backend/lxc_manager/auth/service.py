@@ -55,12 +55,24 @@ async def principal_from_session(state: AppState, cookie_value: str) -> SessionP
         return SessionPrincipal(principal=principal, csrf_token=row.csrf_token)
 
 
-async def principal_from_token(state: AppState, raw_token: str) -> Principal | None:
+async def principal_from_token(state: AppState, raw_token: str, client_ip: str | None = None) -> Principal | None:
+    """The token's owner with the token's effective scopes, or None. Refused well-formed tokens are audited."""
     async with unit_of_work(state.sessionmaker) as db:
         resolved = await tokens.resolve(db, raw_token)
-    if resolved is None:
-        return None
-    return Principal(user=resolved.user, via="token", scopes=resolved.scopes, token_id=resolved.token.id)
+    if isinstance(resolved, tokens.ResolvedToken):
+        return Principal(user=resolved.user, via="token", scopes=resolved.scopes, token_id=resolved.token.id)
+    if isinstance(resolved, tokens.RejectedToken):
+        await audit.record_detached(
+            state.sessionmaker,
+            "auth.token_rejected",
+            actor_id=resolved.user_id,
+            target_type="api_token",
+            target_id=resolved.token_id,
+            outcome="failure",
+            client_ip=client_ip,
+            details={"reason": resolved.reason},
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -41,20 +41,34 @@ def effective_scopes(role: str, token_scopes: str) -> frozenset[Scope]:
     return role_scopes & frozenset(granted)
 
 
-async def resolve(db: AsyncSession, raw_token: str) -> ResolvedToken | None:
-    """The live token and its active owner, or None (malformed, unknown, wrong secret, revoked, expired)."""
+@dataclass(frozen=True)
+class RejectedToken:
+    """A well-formed token that was refused: worth an audit row (garbage is not)."""
+
+    reason: str  # unknown, bad_secret, revoked, expired, owner_disabled
+    token_id: str | None
+    user_id: str | None
+
+
+async def resolve(db: AsyncSession, raw_token: str) -> ResolvedToken | RejectedToken | None:
+    """The live token and its active owner; a ``RejectedToken`` for a well-formed token that is unknown,
+    revoked, expired, has a wrong secret or a disabled owner; None when it is malformed."""
     parsed = token_format.parse(raw_token)
     if parsed is None:
         return None
     row = await TokenRepository(db).get_by_lookup(parsed.lookup)
-    if row is None or not token_format.secret_matches(parsed.secret, row.secret_hash):
-        return None
+    if row is None:
+        return RejectedToken("unknown", None, None)
+    if not token_format.secret_matches(parsed.secret, row.secret_hash):
+        return RejectedToken("bad_secret", row.id, row.user_id)
     now = utcnow()
-    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        return None
+    if row.revoked_at is not None:
+        return RejectedToken("revoked", row.id, row.user_id)
+    if row.expires_at is not None and row.expires_at <= now:
+        return RejectedToken("expired", row.id, row.user_id)
     user = await db.get(User, row.user_id)
     if user is None or not user.is_active:
-        return None
+        return RejectedToken("owner_disabled", row.id, row.user_id)
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
         await TokenRepository(db).touch(row.id, now)
         row.last_used_at = now

@@ -132,6 +132,8 @@ async def test_revoked_token_is_401_and_revocation_is_audited(app: FastAPI, clie
     assert (await client.get(TOKENS)).json()["total"] == 0
     assert (await client.get(TOKENS, params={"include_revoked": True})).json()["items"][0]["revoked_at"]
     assert len(await audit_rows(app, "token.revoke")) == 1
+    rejected = await audit_rows(app, "auth.token_rejected")
+    assert [(e.details["reason"], e.target_id, e.outcome) for e in rejected] == [("revoked", created["id"], "failure")]
     # Revoking twice is idempotent.
     assert (await client.delete(f"{TOKENS}/{created['id']}")).status_code == 204
 
@@ -143,6 +145,7 @@ async def test_expired_token_is_401(app: FastAPI, client: httpx.AsyncClient) -> 
     async with unit_of_work(app.state.lxcm.sessionmaker) as db:
         await db.execute(update(APIToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert (await client.get(ME, headers=bearer(token))).status_code == 401
+    assert [e.details["reason"] for e in await audit_rows(app, "auth.token_rejected")] == ["expired"]
 
 
 async def test_wrong_secret_with_valid_lookup_is_401(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -153,6 +156,9 @@ async def test_wrong_secret_with_valid_lookup_is_401(app: FastAPI, client: httpx
     body = f"lxcm_{parts.lookup}_{'A' * 43}"
     forged = body + token_format.checksum(body)
     assert (await client.get(ME, headers=bearer(forged))).status_code == 401
+    # Garbage (bad checksum) is not worth an audit row; a well-formed forgery is.
+    assert (await client.get(ME, headers=bearer(forged[:-1] + "?"))).status_code == 401
+    assert [e.details["reason"] for e in await audit_rows(app, "auth.token_rejected")] == ["bad_secret"]
 
 
 async def test_out_of_scope_call_is_403(app: FastAPI, client: httpx.AsyncClient) -> None:
