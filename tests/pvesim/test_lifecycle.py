@@ -48,11 +48,19 @@ async def test_create_reads_back_like_pve(pve: Pve) -> None:
 
 
 async def test_create_with_missing_template_or_bad_storage(pve: Pve) -> None:
-    missing = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "201", "ostemplate": "local:vztmpl/nope.tar.zst"})
-    assert missing.status_code == 500 and "does not exist" in missing.json()["message"]
-    wrong = await pve.call("POST", "/nodes/pve1/lxc", data={
-        "vmid": "201", "ostemplate": TEMPLATE, "rootfs": "local:4"})  # fmt: skip
-    assert wrong.json()["message"] == "storage 'local' does not support container directories\n"
+    missing = await pve.create_ct(201, ostemplate="local:vztmpl/nope.tar.zst")
+    assert missing["exitstatus"] == "unable to create CT 201 - volume 'local:vztmpl/nope.tar.zst' does not exist"
+    unparsable = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "201", "ostemplate": "nope.tar.zst"})
+    assert unparsable.status_code == 500
+    assert unparsable.json()["message"] == "unable to parse volume ID 'nope.tar.zst'\n"
+    wrong = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "201", "ostemplate": TEMPLATE, "rootfs": "local:4"})
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"] == {"storage": "storage 'local' does not support container directories"}
+    no_rootfs = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "201", "ostemplate": TEMPLATE})
+    assert no_rootfs.status_code == 400  # the default storage 'local' holds no container directories
+    mp_only = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "201", "ostemplate": TEMPLATE,
+                                                             "mp0": "local-lvm:1,mp=/data"})  # fmt: skip
+    assert mp_only.json()["message"] == "mount points configured, but 'rootfs' not set - aborting\n"
     too_big = await pve.create_ct(202, rootfs="local-lvm:9999")
     assert "insufficient free space" in too_big["exitstatus"]
     gone = await pve.call("GET", "/nodes/pve1/lxc/202/config")

@@ -75,10 +75,7 @@ def test_connection_file_and_tls(simulator: dict[str, Any]) -> None:
             data={"vmid": "150", "ostemplate": TEMPLATE},
             headers={"Authorization": f"PVEAPIToken={restricted['token_id']}={restricted['token_secret']}"},
         )
-        assert (
-            denied.status_code == 403
-            and denied.json()["message"] == "Permission check failed (/vms/150, VM.Allocate)\n"
-        )
+        assert denied.status_code == 403 and denied.json()["message"] == "Permission check failed\n"
         state = client.get(simulator["control_url"] + "/state",
                            headers={"Authorization": f"Bearer {simulator['control_token']}"})  # fmt: skip
         assert state.status_code == 200 and set(state.json()["nodes"]) == {"pve1", "pve2"}

@@ -58,8 +58,9 @@ _TOKEN_ID_RE = re.compile(r"^([^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+)!([A-Za-z][A-Za-
 class PermissionDenied(Exception):
     """403 ``Permission check failed (<what>)``."""
 
-    def __init__(self, what: str) -> None:
-        self.message = f"Permission check failed ({what})"
+    def __init__(self, what: str | None) -> None:
+        # raise_perm_exc() without an argument (e.g. create_vm) says only "Permission check failed".
+        self.message = f"Permission check failed ({what})" if what else "Permission check failed"
         super().__init__(self.message)
 
 

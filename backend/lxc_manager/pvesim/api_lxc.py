@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+from lxc_manager.pvesim.acl import PermissionDenied
 from lxc_manager.pvesim.core import Call, PveError, handles, param_error
 from lxc_manager.pvesim.guests import (
     DISK_KEY_RE,
@@ -54,27 +55,37 @@ async def list_cts(call: Call) -> Any:
 
 @handles("POST", LXC)
 async def create_ct(call: Call) -> Any:
+    """The checks of pve-container ``API2/LXC.pm`` ``create_vm``, in its order."""
     sim, node, params = call.sim, call.node(), call.params
     vmid = int(params["vmid"])
-    sim.acl.check(call.token, f"/vms/{vmid}", ["VM.Allocate"])
+    if params.get("unprivileged") is False:
+        sim.acl.check(call.token, "/", ["Sys.Modify"])
     existing = sim.cluster.guests.get(vmid)
     if existing is not None:
         label = "CT" if existing.kind == "lxc" else "VM"
         raise PveError(500, f"{label} {vmid} already exists on node '{existing.node}'")
+    if not sim.acl.has(call.token, f"/vms/{vmid}", ["VM.Allocate"]):
+        raise PermissionDenied(None)
+    check_modify_perm(sim, call.token, vmid, call.raw, call.info)
     ostemplate = str(params["ostemplate"])
     tmpl_storage, _, volname = ostemplate.partition(":")
-    storage = node.storages.get(tmpl_storage)
-    if not volname or storage is None or volname not in storage.volumes:
-        raise PveError(500, f"volume '{ostemplate}' does not exist")
+    if not volname or not re.fullmatch(r"[a-z][a-z0-9\-_.]*[a-z0-9]", tmpl_storage, re.IGNORECASE):
+        raise PveError(500, f"unable to parse volume ID '{ostemplate}'")
+    if tmpl_storage not in node.storages:
+        raise PveError(500, f"storage '{tmpl_storage}' does not exist")
     sim.acl.check(call.token, f"/storage/{tmpl_storage}", ["Datastore.AllocateSpace", "Datastore.Audit"], any_=True)
     default_storage = str(params.get("storage", "local"))
     raw = dict(call.raw)
+    if any(re.fullmatch(r"mp\d+", k) for k in raw) and "rootfs" not in raw:
+        raise PveError(500, "mount points configured, but 'rootfs' not set - aborting")
     raw.setdefault("rootfs", f"{default_storage}:4")
-    check_modify_perm(sim, call.token, vmid, raw, call.info)
     disks: dict[str, tuple[dict[str, Any], tuple[str, int] | None]] = {}
     for key in [k for k in raw if DISK_KEY_RE.match(k)]:
         parsed = parse_prop(call.info, key, str(raw[key]))
-        disks[key] = (parsed, plan_disk(node, str(parsed.get("volume", "")), default_storage))
+        plan = plan_disk(node, str(parsed.get("volume", "")), default_storage)
+        if plan is not None:
+            sim.acl.check(call.token, f"/storage/{plan[0]}", ["Datastore.AllocateSpace"])
+        disks[key] = (parsed, plan)
     config: dict[str, Any] = {"arch": "amd64", "memory": 512, "swap": 512, "hostname": f"CT{vmid}", "unprivileged": 1}
     distro = volname.split("/")[-1].split("-")[0]
     config["ostype"] = distro if distro in _OSTYPES else "unmanaged"
@@ -99,6 +110,8 @@ async def create_ct(call: Call) -> Any:
                     parsed["size"] = size_text(size)
                     ctx.log(f'  Logical volume "{parsed["volume"].split(":")[1]}" created.')
                 guest.config[key] = print_property_string(parsed, first="volume")
+            if volname not in node.storages[tmpl_storage].volumes:
+                raise TaskError(f"unable to create CT {vmid} - volume '{ostemplate}' does not exist")
             ctx.log(f"extracting archive '/var/lib/vz/template/cache/{volname.split('/')[-1]}'")
             await sim.backend.create(vmid, ostemplate, str(config["hostname"]), str(ssh_keys) if ssh_keys else None)
             ctx.log("Total bytes read: 527360000 (503MiB, 231MiB/s)")

@@ -131,7 +131,9 @@ async def delete_volume(call: Call) -> Any:
         storage.volumes.pop(volume.volname, None)
         ctx.log(f"Removed volume '{storage.id}:{volume.volname}'")
 
-    return call.sim.start_task(call.node().name, "imgdel", f"{storage.id}:{volume.volname}", call.owner, work)
+    # pve-storage names the task after the owner and the storage: "<vmid>@<storage>"
+    task_id = f"{volume.vmid}@{storage.id}" if volume.vmid is not None else storage.id
+    return call.sim.start_task(call.node().name, "imgdel", task_id, call.owner, work)
 
 
 def _add_template(storage: Storage, filename: str, seed: str) -> Volume:

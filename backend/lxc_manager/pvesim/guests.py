@@ -77,8 +77,9 @@ def storage_for(node: Node, storage_id: str, content: str) -> Any:
     if storage is None:
         raise PveError(500, f"storage '{storage_id}' does not exist")
     if content not in storage.content:
+        # pve-container create_vm: raise_param_exc({storage => ...}), so a 400
         what = {"rootdir": "container directories", "images": "VM images", "vztmpl": "templates"}.get(content, content)
-        raise PveError(500, f"storage '{storage_id}' does not support {what}")
+        raise param_error({"storage": f"storage '{storage_id}' does not support {what}"})
     return storage
 
 
