@@ -1,4 +1,4 @@
-"""Connection checks of a node: address policy, reachability, TLS trust, token, PVE version and privileges.
+"""Connection checks of a node: address policy, reachability, TLS trust, token, PVE version, privileges, SSH.
 
 Findings are reported in plain words; upstream error bodies are never echoed (only status codes and our own
 messages), because the node's answers are untrusted input. A pinned-fingerprint mismatch fails inside the TLS
@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+import asyncssh
 import httpx
 
 from lxc_manager.core.config import Settings
@@ -27,12 +29,13 @@ from lxc_manager.integrations.proxmox import (
 )
 from lxc_manager.integrations.proxmox.client import missing_privileges as pve_missing_privileges
 from lxc_manager.integrations.proxmox.session import RetryPolicy
-from lxc_manager.integrations.proxmox.tls import TLSConfig
+from lxc_manager.nodes.connection import NodeConnection
 from lxc_manager.nodes.schemas import NodeCheck, NodeTestResult
-from lxc_manager.nodes.urls import AddressRefused, check_api_url
+from lxc_manager.nodes.urls import AddressRefused, check_api_url, check_host
 
 MIN_PVE_MAJOR = 8
 TEST_TIMEOUT_S = 45.0
+SSH_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _NODE_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,63}$")
 _VM_SCOPES = ("/vms", "/pool")
@@ -204,30 +207,52 @@ async def _privilege_check(client: ProxmoxClient, findings: TestFindings, pve_no
     )
 
 
-async def run_node_test(
-    *,
-    api_url: str,
-    token_id: str,
-    token_secret: str,
-    tls: TLSConfig,
-    pve_node: str,
-    settings: Settings,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> TestFindings:
-    """Run every check in order; later checks run only when the earlier ones pass."""
-    findings = TestFindings()
+async def _ssh_check(findings: TestFindings, connection: NodeConnection, settings: Settings) -> None:
+    """Log in over SSH with the stored key, accepting only the pinned host key; nothing is run."""
+    if connection.ssh_private_key is None:
+        return  # SSH not configured: nothing to check
+    target = f"{connection.ssh_user}@{connection.ssh_host}:{connection.ssh_port}"
+    if not connection.ssh_host_key:
+        findings.add("ssh", False, "An SSH key is stored but no SSH host key is pinned; pin the node's host key.")
+        return
     try:
-        await check_api_url(api_url, settings)
+        await check_host(connection.ssh_host, settings)
     except AddressRefused as exc:
-        findings.add("address", False, f"The API address is not allowed: {exc}.")
-        return findings
-    findings.add("address", True, "The API address is allowed.")
+        findings.add("ssh", False, f"The SSH address is not allowed: {exc}.")
+        return
+    try:
+        async with asyncio.timeout(SSH_TIMEOUT_S):
+            ssh = await asyncssh.connect(
+                connection.ssh_host,
+                connection.ssh_port,
+                username=connection.ssh_user,
+                client_keys=[asyncssh.import_private_key(connection.ssh_private_key)],
+                known_hosts=([asyncssh.import_public_key(connection.ssh_host_key)], [], []),
+                agent_path=None,
+                config=[],  # no ~/.ssh/config of the service account
+                preferred_auth="publickey",
+            )
+            ssh.close()
+            await ssh.wait_closed()
+    except asyncssh.HostKeyNotVerifiable:
+        findings.add(
+            "ssh", False, f"The SSH host key of {target} does not match the pinned key; nothing was sent or run."
+        )
+    except asyncssh.PermissionDenied:
+        findings.add("ssh", False, f"{target} refused the stored SSH key.")
+    except (TimeoutError, OSError, asyncssh.Error):
+        findings.add("ssh", False, f"Cannot open an SSH session to {target} (refused, unreachable or timed out).")
+    else:
+        findings.add("ssh", True, f"SSH login to {target} works and the host key matches the pinned key.")
+
+
+async def _api_checks(findings: TestFindings, connection: NodeConnection, transport: Any) -> None:
     try:
         client = ProxmoxClient(
-            api_url,
-            token_id,
-            token_secret,
-            tls=tls,
+            connection.api_url,
+            connection.token_id,
+            connection.token_secret,
+            tls=connection.tls,
             transport=transport,
             timeout=REQUEST_TIMEOUT,
             retries=RetryPolicy(retries=1),
@@ -235,14 +260,29 @@ async def run_node_test(
         )
     except ValueError:  # e.g. a CA bundle OpenSSL refuses to load
         findings.add("tls", False, "The node's TLS settings cannot be loaded (check the CA bundle).")
-        return findings
+        return
     try:
         async with asyncio.timeout(TEST_TIMEOUT_S):
-            await _connection_checks(client, findings, tls.mode, pve_node)
+            await _connection_checks(client, findings, connection.tls.mode, connection.pve_node)
     except TimeoutError:
         findings.add("reachability", False, f"The checks did not finish within {TEST_TIMEOUT_S:.0f} s.")
     except (ProxmoxError, ValueError):  # ValueError: pydantic refused a malformed answer
         findings.add("answer", False, "The node gave an answer the dashboard could not understand.")
     finally:
         await client.aclose()
+
+
+async def run_node_test(
+    connection: NodeConnection, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> TestFindings:
+    """Address policy first; then the API checks (each needs the previous one) and, if configured, SSH."""
+    findings = TestFindings()
+    try:
+        await check_api_url(connection.api_url, settings)
+    except AddressRefused as exc:
+        findings.add("address", False, f"The API address is not allowed: {exc}.")
+        return findings
+    findings.add("address", True, "The API address is allowed.")
+    await _api_checks(findings, connection, transport)
+    await _ssh_check(findings, connection, settings)
     return findings

@@ -379,14 +379,7 @@ def record_probe(db: AsyncSession, principal: Principal, probe: CertificateOut, 
 
 
 async def run_test(settings: Settings, connection: NodeConnection) -> TestFindings:
-    return await run_node_test(
-        api_url=connection.api_url,
-        token_id=connection.token_id,
-        token_secret=connection.token_secret,
-        tls=connection.tls,
-        pve_node=connection.pve_node,
-        settings=settings,
-    )
+    return await run_node_test(connection, settings)
 
 
 async def record_test(

@@ -262,3 +262,16 @@ async def test_a_name_with_any_refused_address_is_refused(
         "/api/v1/nodes/probe-certificate", json={"api_url": "https://pve.mixed.test:8006"}
     )
     assert response.status_code == 422 and "fe80::1" in response.json()["detail"]
+
+
+async def test_ssh_key_without_a_pinned_host_key_is_reported(
+    admin_client: httpx.AsyncClient, fake_pve: FakePVE
+) -> None:
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    node_id = await create(admin_client, fake_pve, ssh_private_key=key)
+    result = (await admin_client.post(f"/api/v1/nodes/{node_id}/test")).json()
+    checks = checks_by_name(result)
+    assert checks["privileges"]["ok"] is True and checks["ssh"]["ok"] is False
+    assert "no SSH host key is pinned" in checks["ssh"]["message"] and result["ok"] is False

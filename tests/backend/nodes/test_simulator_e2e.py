@@ -79,6 +79,13 @@ async def test_register_test_grant_and_see_only_granted_node(
         node_id = created.json()["id"]
         tested = (await http.post(f"/api/v1/nodes/{node_id}/test", headers=admin)).json()
         assert tested["ok"] is True, tested
+        assert checks(tested)["ssh"]["ok"] is True, tested  # key login with the pinned host key
+        wrong_host_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+        patched = await http.patch(f"/api/v1/nodes/{node_id}", json={"ssh_host_key": wrong_host_key}, headers=admin)
+        assert patched.status_code == 200
+        mismatch = checks((await http.post(f"/api/v1/nodes/{node_id}/test", headers=admin)).json())["ssh"]
+        assert mismatch["ok"] is False and "does not match the pinned key" in mismatch["message"]
+        await http.patch(f"/api/v1/nodes/{node_id}", json={"ssh_host_key": body["ssh_host_key"]}, headers=admin)
         assert tested["version"] and tested["missing_privileges"] == []
 
         # A read-only (PVEAuditor) token: the test names what it lacks, SDN.Use included.
