@@ -142,3 +142,25 @@ resume_case() {
   assert_success
   refute_grep -E '10-web\.sh|^pct create' "$STUB_DIR/calls"
 }
+
+@test "Ctrl-C during provisioning exits 130, records the step, and --resume continues there" {
+  STUB_SIGINT_ON='exec * apt-get * install *' run --separate-stderr setsid "$DEPLOY" minimal --state-dir "$STATE_DIR"
+  assert_equal "$status" 130
+  [[ $stderr == *"interrupted during step 'packages'"* ]]
+  grep -qx 'failed_step=packages' "$(state_file)"
+  grep -qx 'exit_code=130' "$(state_file)"
+  stub_reset_calls
+  deploy_run minimal --resume
+  assert_success
+  run mutating_calls
+  [[ ${lines[0]} =~ apt-get\ .*\ update$ ]]
+  assert_equal "$(stub_count '^pct create')" 0
+}
+
+@test "command output with invalid UTF-8 still gives valid JSON events" {
+  stub_rule pct 'exec * apt-get * update' '*' 0 'Get:1 caf\xe9 \xff\xfe mirror\n'
+  deploy_run minimal --json
+  assert_success
+  assert_json_events
+  [[ $output == *'"message":"Get:1 caf  mirror"'* ]]
+}

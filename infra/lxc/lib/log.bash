@@ -99,10 +99,15 @@ lxc_log_debug() {
   if ((LXC_VERBOSE)) && ! ((LXC_JSON)); then printf '  %s\n' "$*" >&3; fi
 }
 
+# Copy stdin to stdout with invalid UTF-8 dropped (events must stay valid JSON); never fails.
+lxc_log_utf8() {
+  if command -v iconv >/dev/null 2>&1; then iconv -f UTF-8 -t UTF-8 -c 2>/dev/null || true; else cat; fi
+}
+
 # Read command output from stdin line by line into the log, as "output" events, and with --verbose the terminal.
 lxc_log_stream() {
   local line
-  while IFS= read -r line || [[ -n $line ]]; do
+  lxc_log_utf8 | while IFS= read -r line || [[ -n $line ]]; do
     printf '    | %s\n' "$line" >&4
     if ((LXC_VERBOSE)) && ! ((LXC_JSON)); then printf '    | %s\n' "$line" >&3; fi
     lxc_event log output "$line"
