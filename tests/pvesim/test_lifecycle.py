@@ -289,3 +289,16 @@ async def test_power_variants_follow_status_pm(pve: Pve) -> None:
     resumed = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/resume"))
     assert resumed["type"] == "vzresume" and resumed["exitstatus"] == "OK"
     assert (await pve.data("GET", "/nodes/pve1/lxc/200/status/current"))["status"] == "running"
+
+
+async def test_destroy_protection_and_forced_stop(pve: Pve) -> None:
+    await pve.create_ct(200, protection="1")
+    protected = await pve.call("DELETE", "/nodes/pve1/lxc/200")
+    assert protected.json()["message"] == "can't remove CT 200 - protection mode enabled\n"
+    await pve.data("PUT", "/nodes/pve1/lxc/200/config", data={"delete": "protection"})
+    assert (await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start")))["exitstatus"] == "OK"
+    forced = await pve.wait(await pve.data("DELETE", "/nodes/pve1/lxc/200", params={"force": 1, "purge": 1}))
+    assert forced["exitstatus"] == "WARNINGS: 1"  # PVE warns "forced to stop CT 200 before destroying!"
+    log = [line["t"] for line in await pve.data("GET", f"/nodes/pve1/tasks/{forced['upid']}/log")]
+    assert "WARN: forced to stop CT 200 before destroying!" in log and log[-1] == "TASK WARNINGS: 1"
+    assert (await pve.call("GET", "/nodes/pve1/lxc/200/config")).status_code == 500

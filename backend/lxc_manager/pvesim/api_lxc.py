@@ -186,15 +186,28 @@ async def put_config(call: Call) -> Any:
 @handles("DELETE", CT)
 async def delete_ct(call: Call) -> Any:
     sim, guest = call.sim, call.guest()
-    sim.check_lock(guest)
-    if guest.status == "running" and not call.params.get("force"):
+    force = bool(call.params.get("force"))
+
+    def early_checks(sync: bool) -> None:
+        if guest.config.get("protection"):
+            message = f"can't remove CT {guest.vmid} - protection mode enabled"
+            if sync:
+                raise PveError(500, message)
+            raise TaskError(message)
+        sim.check_lock(guest, sync=sync)
+
+    early_checks(sync=True)
+    if guest.status == "running" and not force:
         raise PveError(500, f"unable to destroy CT {guest.vmid} - container is running")
 
     async def work(ctx: TaskContext) -> None:
-        sim.check_lock(guest, sync=False)
+        early_checks(sync=False)
         if guest.status == "running":
+            if not force:
+                raise TaskError(f"unable to destroy CT {guest.vmid} - container is running")
             from lxc_manager.pvesim.api_power import halt
 
+            ctx.warn(f"forced to stop CT {guest.vmid} before destroying!")
             await halt(sim, guest, ctx)
         free_volumes(sim, guest)
         for key in [k for k in guest.config if DISK_KEY_RE.match(k)]:
