@@ -22,6 +22,14 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 }
 
 
+def scopes_for_role(role: str) -> frozenset[Scope] | None:
+    """The role's scopes, or None for a value that is not a role (such a user cannot act at all)."""
+    try:
+        return ROLE_SCOPES[Role(role)]
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Principal:
     user: User

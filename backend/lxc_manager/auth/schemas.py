@@ -15,7 +15,8 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Loose limits on purpose: a name that cannot exist just fails like any wrong login.
-    username: Annotated[str, Field(min_length=1, max_length=256)]
+    # No control characters: they cannot be in a username, and PostgreSQL refuses NUL in text.
+    username: Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lxc_manager.audit import service as audit
 from lxc_manager.auth import throttle
 from lxc_manager.auth.passwords import hash_password_async, needs_rehash, validate_password, verify_password_async
-from lxc_manager.auth.principal import ROLE_SCOPES, Principal
+from lxc_manager.auth.principal import Principal, scopes_for_role
 from lxc_manager.auth.repository import SessionRepository
 from lxc_manager.auth.sessions import (
     TOUCH_INTERVAL,
@@ -24,7 +24,7 @@ from lxc_manager.core.db import unit_of_work
 from lxc_manager.core.errors import Forbidden, NotAuthenticated
 from lxc_manager.core.models import utcnow
 from lxc_manager.core.state import AppState
-from lxc_manager.models import Role, User
+from lxc_manager.models import User
 from lxc_manager.tokens import service as tokens
 from lxc_manager.users.repository import UserRepository
 
@@ -47,11 +47,12 @@ async def principal_from_session(state: AppState, cookie_value: str) -> SessionP
         if row is None or not session_is_live(row, state.settings, now):
             return None
         user = await db.get(User, row.user_id)
-        if user is None or not user.is_active:
+        scopes = scopes_for_role(user.role) if user is not None else None
+        if user is None or not user.is_active or scopes is None:
             return None
         if now - row.last_seen_at >= TOUCH_INTERVAL:
             await SessionRepository(db).touch(row.id, now)
-        principal = Principal(user=user, via="session", scopes=ROLE_SCOPES[Role(user.role)], session_id=row.id)
+        principal = Principal(user=user, via="session", scopes=scopes, session_id=row.id)
         return SessionPrincipal(principal=principal, csrf_token=row.csrf_token)
 
 

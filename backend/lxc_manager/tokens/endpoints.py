@@ -14,14 +14,18 @@ from lxc_manager.tokens.schemas import TokenCreate, TokenCreated, TokenOut, Toke
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=responses(401, 403))
 
-TokenID = Annotated[str, Path(min_length=1, max_length=64, description="The token's id (not the token)")]
+TokenID = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="The token's id (not the token)")
+]
 
 
 @router.get("", operation_id="list_tokens", response_model=TokenPage, responses=responses(422))
 async def list_tokens(
     principal: ReadPrincipal,
     db: DBSession,
-    user_id: Annotated[str | None, Query(max_length=64, description="Another user's tokens (admin)")] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="Another user's tokens (admin)")
+    ] = None,
     all_users: Annotated[bool, Query(alias="all", description="Every user's tokens (admin)")] = False,
     include_revoked: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

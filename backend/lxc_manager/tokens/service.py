@@ -13,10 +13,10 @@ from datetime import UTC, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.audit import service as audit
-from lxc_manager.auth.principal import ROLE_SCOPES, Principal, Scope
+from lxc_manager.auth.principal import Principal, Scope, scopes_for_role
 from lxc_manager.core.errors import Forbidden, NotFound, UnprocessableEntity
 from lxc_manager.core.models import utcnow
-from lxc_manager.models import APIToken, Role, User
+from lxc_manager.models import APIToken, User
 from lxc_manager.tokens import format as token_format
 from lxc_manager.tokens.repository import TokenRepository
 from lxc_manager.tokens.schemas import TokenCreate
@@ -33,10 +33,7 @@ class ResolvedToken:
 
 
 def effective_scopes(role: str, token_scopes: str) -> frozenset[Scope]:
-    try:
-        role_scopes = ROLE_SCOPES[Role(role)]
-    except ValueError:
-        return frozenset()
+    role_scopes = scopes_for_role(role) or frozenset()
     granted = {Scope(s) for s in token_scopes.split() if s in Scope.__members__}
     return role_scopes & frozenset(granted)
 
@@ -67,7 +64,7 @@ async def resolve(db: AsyncSession, raw_token: str) -> ResolvedToken | RejectedT
     if row.expires_at is not None and row.expires_at <= now:
         return RejectedToken("expired", row.id, row.user_id)
     user = await db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or scopes_for_role(user.role) is None:
         return RejectedToken("owner_disabled", row.id, row.user_id)
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
         await TokenRepository(db).touch(row.id, now)

@@ -15,14 +15,17 @@ from lxc_manager.users.schemas import UserCreate, UserOut, UserPage, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"], responses=responses(401, 403))
 
-UserID = Annotated[str, Path(min_length=1, max_length=64, description="The user's id")]
+UserID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="The user's id")]
 
 
 @router.get("", operation_id="list_users", response_model=UserPage, responses=responses(422))
 async def list_users(
     _: AdminPrincipal,
     db: DBSession,
-    search: Annotated[str | None, Query(max_length=100, description="Substring of username, name or e-mail")] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="Substring of username, name or e-mail"),
+    ] = None,
     role: Role | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

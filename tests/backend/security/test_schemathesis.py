@@ -35,6 +35,8 @@ from lxc_manager.main import create_app
 from lxc_manager.models import APIToken, Role, User
 from lxc_manager.tokens import format as token_format
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("LXCM_SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -63,16 +65,36 @@ async def _seed_admin_token(settings: Settings) -> str:
     return plaintext
 
 
+async def _truncate(url: str) -> None:
+    from sqlalchemy import text
+
+    from lxc_manager.models import Base
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def live_api(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[dict[str, Any]]:
+def live_api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The app under uvicorn on the test database (SQLite, or PostgreSQL with LXCM_TEST_DB=postgres)."""
     workdir = tmp_path_factory.mktemp("schemathesis")
-    database = workdir / "api.db"
-    shutil.copyfile(sqlite_template, database)
+    if os.environ.get("LXCM_TEST_DB", "sqlite") == "postgres":
+        database_url: str = request.getfixturevalue("postgres_migrated")
+        asyncio.run(_truncate(database_url))
+    else:
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, workdir / "api.db")
+        database_url = f"sqlite+aiosqlite:///{workdir / 'api.db'}"
     (workdir / "data").mkdir()
     settings = Settings(
         environment=Environment.test,
         data_dir=workdir / "data",
-        database_url=f"sqlite+aiosqlite:///{database}",
+        database_url=database_url,
         secret_key=base64.b64encode(b"s" * 32).decode(),  # type: ignore[arg-type]
         login_max_delay_s=0.05,
         log_level="WARNING",

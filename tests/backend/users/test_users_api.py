@@ -207,3 +207,26 @@ async def test_usernames_are_unique_regardless_of_case(app: FastAPI, client: htt
     assert (await client.post(USERS, json={"username": "Alice"})).status_code == 201
     response = await client.post(USERS, json={"username": "alice"})
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", USERS + "?search=a%00b", None),
+        ("GET", USERS + "/a%00b", None),
+        ("PATCH", USERS + "/a%00b", {"role": "viewer"}),
+        ("POST", USERS, {"username": "ok", "email": "a\u0000b@example.com"}),
+        ("POST", USERS, {"username": "ok", "display_name": "a\u0000b"}),
+        ("GET", "/api/v1/tokens?user_id=a%00b", None),
+        ("GET", "/api/v1/tokens/a%00b", None),
+        ("POST", "/api/v1/tokens", {"name": "a\u0000b", "scopes": ["read"]}),
+        ("POST", "/api/v1/auth/login", {"username": "a\u0000b", "password": "x"}),
+    ],
+)
+async def test_nul_and_control_characters_are_422_not_500(
+    app: FastAPI, client: httpx.AsyncClient, method: str, url: str, body: Any
+) -> None:
+    """PostgreSQL refuses NUL in text: such input must be stopped at validation."""
+    await login_as(app, client, "root")
+    response = await client.request(method, url, json=body)
+    assert response.status_code == 422, response.text
