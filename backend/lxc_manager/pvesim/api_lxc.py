@@ -162,15 +162,15 @@ async def put_config(call: Call) -> Any:
     if digest and digest != guest.digest():
         raise PveError(500, "detected modified configuration - file changed by other user? Try again.")
     deletes = [k for k in re.split(r"[,;\s]+", str(params.get("delete", ""))) if k]
-    errors = {k: "unable to modify read-only option: 'unprivileged'" for k in ["unprivileged"] if k in params}
+    # update_pct_config dies (HTTP 500) on these.
+    if "unprivileged" in params:
+        raise PveError(500, "unable to modify read-only option: 'unprivileged'")
     if "rootfs" in deletes:
-        errors["rootfs"] = "unable to delete required option 'rootfs'"
+        raise PveError(500, "unable to delete required option 'rootfs'")
     for key in [k for k in params if DISK_KEY_RE.match(k)]:
         volume = str(parse_prop(call.info, key, str(params[key])).get("volume"))
         if volume not in str(guest.config.get(key, "")):
-            errors[key] = "changing the volume of a mount point is not supported by the simulator"
-    if errors:
-        raise param_error(errors)
+            raise param_error({key: "changing the volume of a mount point is not supported by the simulator"})
     for key in deletes:
         guest.config.pop(key, None)
     for key, value in params.items():
