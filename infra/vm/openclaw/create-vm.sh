@@ -171,6 +171,7 @@ create_vm() {
   fi
 }
 
+# Entry point.
 main() {
   parse_args "$@"
   local log=''

@@ -122,6 +122,7 @@ sys.exit(int(r.get("exitcode", 1)) if r.get("exited") else 124)
 ' <<<"$result"
 }
 
+# Entry point.
 main() {
   parse_args "$@"
   vm_conf_load "$VM_CONFIG"
