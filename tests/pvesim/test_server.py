@@ -68,6 +68,12 @@ def test_connection_file_and_tls(simulator: dict[str, Any]) -> None:
     with httpx.Client(verify=context) as client:
         response = client.get(simulator["api_url"] + "/nodes", headers=headers)
         assert response.status_code == 200 and response.headers["server"] == "pve-api-daemon/3.0"
+        anonymous = client.get(simulator["api_url"] + "/nodes")
+        assert (anonymous.status_code, anonymous.reason_phrase, anonymous.content) == (401, "No ticket", b"")
+        missing = client.get(simulator["api_url"] + "/nodes/pve1/lxc/999/config", headers=headers)
+        assert missing.reason_phrase == "Configuration file 'nodes/pve1/lxc/999.conf' does not exist"
+        bad = client.post(simulator["api_url"] + "/nodes/pve1/lxc", data={"vmid": "1"}, headers=headers)
+        assert (bad.status_code, bad.reason_phrase) == (400, "Parameter verification failed.")
         assert response.json()["data"][0]["ssl_fingerprint"] == fingerprint
         restricted = simulator["restricted_token"]
         denied = client.post(
@@ -118,7 +124,10 @@ async def test_proxmoxer_scenario(simulator: dict[str, Any]) -> None:
     assert seen["status"]["status"] == "running" and seen["status"]["name"] == "proxmoxer"
     assert any("inet" in i for i in seen["interfaces"] if i["name"] == "eth0")
     assert seen["log"].endswith("TASK OK")
-    assert seen["missing"][0] == 500
+    assert seen["missing"][0] == 500  # and PVE's message as the reason phrase, which proxmoxer shows:
+    assert seen["missing"][2].endswith(
+        f"Configuration file 'nodes/pve2/lxc/{seen['status']['vmid']}.conf' does not exist"
+    )
     assert seen["bool"] == (400, {"unprivileged": "type check ('boolean') failed - got 'True'"})
 
 

@@ -26,6 +26,7 @@ from lxc_manager.pvesim import api_cluster, api_lxc, api_power, api_storage  # n
 from lxc_manager.pvesim.acl import ApiToken, PermissionDenied, session
 from lxc_manager.pvesim.control import control_routes
 from lxc_manager.pvesim.core import HANDLERS, Call, PveError, Simulator, param_error
+from lxc_manager.pvesim.reason import set_reason
 from lxc_manager.pvesim.schema import MethodNotImplemented, coerce_params, merge_path_params, validate_params
 
 log = get_logger(__name__)
@@ -36,7 +37,8 @@ HEADERS = {"Server": "pve-api-daemon/3.0", "Cache-Control": "max-age=0", "Pragma
 CONTENT_TYPE = "application/json;charset=UTF-8"
 
 
-def pve_response(status: int, payload: dict[str, Any] | None) -> Response:
+def pve_response(status: int, payload: dict[str, Any] | None, reason: str | None = None) -> Response:
+    set_reason(reason)
     body = b"" if payload is None else json.dumps(payload).encode()
     return Response(body, status_code=status, headers=HEADERS, media_type=CONTENT_TYPE)
 
@@ -62,13 +64,13 @@ def _authenticate(sim: Simulator, request: Request, method: str) -> ApiToken | N
 
 
 def error_response(exc: PveError) -> Response:
+    """The message is the reason phrase (see reason.py) and, since libpve-http-server 5.2.0, the body ``message``."""
     if exc.status == 401:
-        return pve_response(401, None)
-    # uvicorn cannot send a custom reason phrase, so the message lives only in the body (documented deviation).
+        return pve_response(401, None, exc.message)
     payload: dict[str, Any] = {"data": None, "message": exc.message.rstrip("\n") + "\n"}
     if exc.errors:
         payload["errors"] = exc.errors
-    return pve_response(exc.status, payload)
+    return pve_response(exc.status, payload, exc.message)
 
 
 async def _params(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,7 +121,8 @@ async def handle_api(request: Request) -> Response:
         token = _authenticate(sim, request, method)
         if token is None and not is_login:
             await asyncio.sleep(sim.config.auth_delay)  # pve-http-server delays unauthorized calls
-            return pve_response(401, None)
+            has_credentials = "authorization" in request.headers or "PVEAuthCookie" in request.headers.get("cookie", "")
+            return pve_response(401, None, "authentication failure" if has_credentials else "No ticket")
         if token is None:
             token = session("nobody@pve")  # the login call itself needs no credentials
         try:

@@ -30,6 +30,7 @@ from lxc_manager.pvesim.acl import AclEntry, ApiToken, privileges_for
 from lxc_manager.pvesim.app import create_app
 from lxc_manager.pvesim.backend import ContainerBackend, MemoryBackend
 from lxc_manager.pvesim.core import SimConfig, Simulator
+from lxc_manager.pvesim.reason import install as install_reason_phrases
 from lxc_manager.pvesim.schema import ApiSchema
 from lxc_manager.pvesim.ssh import start_ssh
 
@@ -156,9 +157,11 @@ async def serve(config: SimConfig, host: str, port: int, ssh_port: int, schema_p
     tokens = install_tokens(sim)
     control_token = secrets.token_urlsafe(24)
     app = create_app(sim, control_token, tls.fingerprint)
+    reason_phrases = install_reason_phrases()  # PVE's message on the status line; needs the h11 protocol
     uv_config = uvicorn.Config(
         app, host=host, port=port, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key), log_config=None,
         server_header=False, timeout_keep_alive=5, lifespan="off", access_log=False,
+        http="h11" if reason_phrases else "auto",
     )  # fmt: skip
     server = uvicorn.Server(uv_config)
     ssh_ports = {name: (ssh_port + i if ssh_port else 0) for i, name in enumerate(sim.cluster.nodes)}
