@@ -339,7 +339,10 @@ lxc_run_phases() {
   lxc_phase_done
 
   lxc_phase start "start the container and wait for its network"
-  lxc_step start lxc_container_start "$vmid"
+  # Not skipped on resume: a container stopped meanwhile (node reboot) must run again before provisioning.
+  LXC_STEP=start
+  lxc_container_start "$vmid"
+  lxc_state_mark start
   lxc_step network lxc_container_wait_network "$vmid"
   lxc_step runtime lxc_files_push_runtime "$vmid"
   lxc_step hooks.post-start lxc_hooks_run post-start "$vmid"

@@ -164,3 +164,16 @@ resume_case() {
   assert_json_events
   [[ $output == *'"message":"Get:1 caf  mirror"'* ]]
 }
+
+@test "resume starts the container again when it was stopped meanwhile" {
+  stub_rule pct 'exec *10-web.sh' '*' 1
+  deploy_run minimal
+  assert_equal "$status" 12
+  echo stopped >"$STUB_DIR/ct/100/status"
+  stub_clear_rules
+  stub_reset_calls
+  deploy_run minimal --resume
+  assert_success
+  assert_call_order '^pct status 100$' '^pct start 100$' '10-web\.sh$'
+  assert_equal "$(stub_count '^pct create')" 0
+}
