@@ -55,7 +55,7 @@ async def test_list_status_and_errors(node: Node) -> None:
         assert missing.stderr == "Configuration file 'nodes/pve1/lxc/105.conf' does not exist\n"
         bad = await conn.run("pct status abc")
         assert bad.exit_status == 255 and "value does not look like a valid VM ID" in bad.stderr
-        unknown = await conn.run("rm -rf /")
+        unknown = await conn.run("frobnicate --all")
         assert unknown.exit_status == 127 and "command not found" in unknown.stderr
         sub = await conn.run("pct frobnicate 200")
         assert sub.exit_status == 255 and "unknown command 'pct frobnicate'" in sub.stderr
@@ -123,3 +123,22 @@ async def test_host_key_matches_state_file(node: Node) -> None:
     async with node.connect() as conn:  # known_hosts built from the state dir's public key: strict check passes
         served = conn.get_server_host_key()
     assert served.export_public_key().decode().split()[:2] == node.host_pub.read_text().split()[:2]
+
+
+async def test_node_side_helpers_stay_in_the_scratch_dir(node: Node, tmp_path: Path) -> None:
+    async with node.connect() as conn:
+        assert (await conn.run("pveversion")).stdout.startswith("pve-manager/9.1")
+        assert (await conn.run("mkdir -p /tmp/deploy/x")).exit_status == 0
+        async with conn.start_sftp_client() as sftp, sftp.open("/tmp/deploy/x/script.sh", "w") as handle:
+            await handle.write("echo hi\n")
+        assert (await conn.run("test -f /tmp/deploy/x/script.sh")).exit_status == 0
+        assert (await conn.run("cat /tmp/deploy/x/script.sh")).stdout == "echo hi\n"
+        assert (await conn.run("rm -rf /tmp/deploy")).exit_status == 0
+        assert (await conn.run("test -e /tmp/deploy")).exit_status == 1
+        missing = await conn.run("rm /tmp/nope")
+        assert missing.exit_status == 1 and "No such file or directory" in missing.stderr
+        escape = await conn.run("rm -rf /../../etc")
+        assert escape.exit_status == 1 and "outside" in escape.stderr
+        root = await conn.run("rm -rf /")
+        assert root.exit_status == 1 and "dangerous" in root.stderr
+    assert (node.pve.sim.config.state_dir / "nodes/pve1").is_dir()

@@ -6,7 +6,8 @@ generated client key only. SFTP is served chrooted to the node's scratch dir ``<
 ``pct push``" works as on a real node. Command strings are split with ``shlex`` and never passed to a shell.
 
 Supported: ``pct exec VMID [--] CMD…``, ``pct push VMID SRC DST [--perms M] [--user U] [--group G]``,
-``pct pull VMID SRC DST [...]``, ``pct status VMID [--verbose]``, ``pct list``. CLI failures print PVE's message and
+``pct pull VMID SRC DST [...]``, ``pct status VMID [--verbose]``, ``pct list``; plus ``pveversion`` and
+``mkdir/rm/test/cat/true`` on paths inside the scratch dir. CLI failures print PVE's message and
 exit 255 (an uncaught Perl ``die``); ``pct exec`` exits with the command's status; unknown commands exit 127.
 """
 
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import re
 import shlex
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,14 @@ import asyncssh
 
 from lxc_manager.core.logging import get_logger
 from lxc_manager.pvesim.backend import BackendError
-from lxc_manager.pvesim.core import PveError, Simulator
+from lxc_manager.pvesim.core import PVE_VERSION, PveError, Simulator
 from lxc_manager.pvesim.state import Guest
 
 log = get_logger(__name__)
 
 VMID_RE = re.compile(r"^[1-9][0-9]{2,8}$")
+# Node-side commands besides pct, confined to the SFTP scratch dir (a real node has a full root shell).
+NODE_COMMANDS = frozenset({"pveversion", "true", "mkdir", "rm", "test", "cat"})
 PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
 USAGE = {
     "exec": "pct exec <vmid> [<extra-args>]",
@@ -116,6 +120,8 @@ class PctCommand:
         if not argv:
             await self._err(b"interactive shells are not supported by the simulator\n")
             return 1
+        if argv[0] in NODE_COMMANDS:
+            return await self._node_command(argv)
         if argv[0] not in {"pct", "/usr/sbin/pct"}:
             await self._err(f"bash: line 1: {argv[0]}: command not found\n".encode())
             return 127
@@ -127,6 +133,54 @@ class PctCommand:
         except BackendError as exc:
             await self._err(f"{exc}\n".encode())
             return 255
+
+    async def _node_command(self, argv: list[str]) -> int:
+        """The few node-side helpers a provisioning run needs around SFTP uploads, confined to the scratch dir."""
+        name, args = argv[0], argv[1:]
+        paths = [a for a in args if not a.startswith("-")]
+        if name == "pveversion":
+            await self._out(f"pve-manager/{PVE_VERSION['version']}/{PVE_VERSION['repoid']} "
+                            "(running kernel: 6.17.2-1-pve)\n".encode())  # fmt: skip
+            return 0
+        if name == "true":
+            return 0
+        try:
+            targets = [self._scratch_path(p) for p in paths]
+        except CliFailure:
+            await self._err(f"{name}: outside the simulator's node scratch directory\n".encode())
+            return 1
+        if name == "mkdir":
+            for target in targets:
+                target.mkdir(parents="-p" in args, exist_ok="-p" in args)
+            return 0
+        if name == "rm":
+            if any(t == self.scratch.resolve() for t in targets):
+                await self._err(b"rm: it is dangerous to operate recursively on '/'\n"
+                                b"rm: use --no-preserve-root to override this failsafe\n")  # fmt: skip
+                return 1
+            code = 0
+            for target, shown in zip(targets, paths, strict=True):
+                if target.is_dir() and any(flag in args for flag in ("-r", "-rf", "-fr", "-R")):
+                    shutil.rmtree(target)
+                elif target.is_file() or target.is_symlink():
+                    target.unlink()
+                elif "-f" not in args and "-rf" not in args and "-fr" not in args:
+                    await self._err(f"rm: cannot remove '{shown}': No such file or directory\n".encode())
+                    code = 1
+            return code
+        if name == "test" and len(args) == 2 and args[0] in {"-e", "-f", "-d"}:
+            target = targets[0]
+            found = {"-e": target.exists(), "-f": target.is_file(), "-d": target.is_dir()}[args[0]]
+            return 0 if found else 1
+        if name == "cat":
+            for target, shown in zip(targets, paths, strict=True):
+                if not target.is_file():
+                    await self._err(f"cat: {shown}: No such file or directory\n".encode())
+                    return 1
+                await self._out(target.read_bytes())
+            return 0
+        await self._err(f"{name}: unsupported arguments in the simulator\n".encode())
+        return 2
 
     async def _pct(self, args: list[str]) -> int:
         if not args:
