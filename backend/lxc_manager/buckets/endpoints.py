@@ -54,7 +54,7 @@ async def list_buckets(
     operation_id="create_bucket",
     response_model=BucketDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(409, 422),
+    responses=responses(400, 409, 415, 422, 503),
 )
 async def create_bucket(
     request: Request, principal: WritePrincipal, db: DBSession, settings: SettingsDep, body: BucketCreate
@@ -72,7 +72,12 @@ async def get_bucket(_: ReadPrincipal, db: DBSession, name: BucketName) -> Bucke
     return await _detail(db, await service.get_bucket(db, name))
 
 
-@router.put("/{name}", operation_id="update_bucket", response_model=BucketDetail, responses=responses(404, 409, 422))
+@router.put(
+    "/{name}",
+    operation_id="update_bucket",
+    response_model=BucketDetail,
+    responses=responses(400, 404, 409, 415, 422, 503),
+)
 async def update_bucket(
     request: Request,
     principal: WritePrincipal,
@@ -89,7 +94,7 @@ async def update_bucket(
 
 
 @router.delete(
-    "/{name}", operation_id="delete_bucket", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404, 409)
+    "/{name}", operation_id="delete_bucket", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404, 409, 503)
 )
 async def delete_bucket(
     request: Request, principal: WritePrincipal, db: DBSession, settings: SettingsDep, name: BucketName

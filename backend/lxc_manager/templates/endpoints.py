@@ -95,7 +95,7 @@ async def list_templates(
     operation_id="create_template",
     response_model=TemplateDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(409, 413, 422),
+    responses=responses(400, 409, 413, 415, 422, 503),
     max_body_size=MAX_JSON_BODY,  # streamed limit: refused while reading, before parsing
 )
 async def create_template(
@@ -124,7 +124,7 @@ async def sync_templates(
     operation_id="import_template",
     response_model=TemplateDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(400, 409, 413, 422),
+    responses=responses(400, 409, 413, 422, 503),
     max_body_size=MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD,
     openapi_extra={
         "requestBody": {
@@ -192,7 +192,7 @@ async def get_template(
     "/{name}",
     operation_id="update_template",
     response_model=TemplateDetail,
-    responses=responses(404, 409, 412, 413, 422, 428),
+    responses=responses(400, 404, 409, 412, 413, 415, 422, 428, 503),
     max_body_size=MAX_JSON_BODY,  # streamed limit: refused while reading, before parsing
 )
 async def update_template(
@@ -216,7 +216,7 @@ async def update_template(
     "/{name}",
     operation_id="delete_template",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(404, 409, 412, 428),
+    responses=responses(404, 409, 412, 428, 503),
 )
 async def delete_template(
     request: Request,
@@ -236,7 +236,7 @@ async def delete_template(
     operation_id="clone_template",
     response_model=TemplateDetail,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(404, 409, 422),
+    responses=responses(400, 404, 409, 415, 422, 503),
 )
 async def clone_template(
     request: Request,
