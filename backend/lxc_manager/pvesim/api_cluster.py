@@ -104,7 +104,8 @@ async def node_status(call: Call) -> Any:
         "swap": {"total": 8 * GIB, "used": 0, "free": 8 * GIB},
         "rootfs": {"total": local.total, "used": local.used, "avail": local.avail, "free": local.avail},
         "cpuinfo": {"cpus": NODE_CPUS, "cores": NODE_CPUS // 2, "sockets": 1, "model": "Simulated CPU @ 3.00GHz",
-                    "mhz": "3000.000", "hvm": "1", "user_hz": 100, "flags": "fpu vme de pse tsc msr pae"},
+                    "mhz": "3000.000", "hvm": "1", "user_hz": 100,
+                    "vendor": "GenuineIntel", "family": "6", "flags": "fpu vme de pse tsc msr pae"},
         "ksm": {"shared": 0}, "boot-info": {"mode": "efi", "secureboot": 0},
     }  # fmt: skip
 
@@ -132,8 +133,10 @@ async def cluster_resources(call: Call) -> Any:
                 continue
             status = guest_status(sim, guest, offline=not _online(call, sim.cluster.nodes[guest.node]))
             entry = {k: v for k, v in status.items() if k not in {"pid", "cpus", "swap", "maxswap"}}
+            # 9.x adds memhost (host-side memory; 0 for containers, as in the recorded capture)
+            memhost = int(status["mem"] * 1.4) if guest.kind == "qemu" else 0
             entry.update(id=f"{guest.kind}/{guest.vmid}", node=guest.node, maxcpu=status["cpus"],
-                         template=int(bool(guest.config.get("template"))))  # fmt: skip
+                         template=int(bool(guest.config.get("template"))), memhost=memhost)  # fmt: skip
             entry = {k: v for k, v in entry.items() if not k.startswith("pressure")}
             result.append(entry)
     for node in sim.cluster.nodes.values():
