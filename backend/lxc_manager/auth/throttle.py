@@ -12,6 +12,7 @@ since the failed login's own transaction rolls back.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import timedelta
 
@@ -30,12 +31,28 @@ ADDRESS_BUDGET_FACTOR = 10
 FIRST_DELAY_S = 1.0
 
 
+def client_network(client_ip: str | None) -> str:
+    """The unit an attacker cannot cheaply multiply: the address itself for IPv4, its /64 for IPv6
+    (one subscriber usually gets a whole /64)."""
+    if not client_ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _user_key(username: str, client_ip: str | None) -> str:
-    return f"user:{username.strip().casefold()[:256]}|ip:{client_ip or 'unknown'}"
+    return f"user:{username.strip().casefold()[:256]}|ip:{client_network(client_ip)}"
 
 
 def _address_key(client_ip: str | None) -> str:
-    return f"ip:{client_ip or 'unknown'}"
+    return f"ip:{client_network(client_ip)}"
 
 
 def _threshold(key: str, settings: Settings) -> int:

@@ -115,3 +115,24 @@ async def test_stale_counters_are_purged(slow_app: FastAPI, clock: Clock) -> Non
         assert response.status_code == 200
     async with unit_of_work(slow_app.state.lxcm.sessionmaker) as db:
         assert (await db.scalars(select(LoginThrottle))).all() == []
+
+
+def test_ipv6_clients_are_counted_per_64() -> None:
+    assert throttle.client_network("2001:db8:1:2:aaaa::1") == throttle.client_network("2001:db8:1:2:bbbb::9")
+    assert throttle.client_network("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert throttle.client_network("2001:db8:1:3::1") != throttle.client_network("2001:db8:1:2::1")
+    assert throttle.client_network("::ffff:203.0.113.9") == "203.0.113.9"
+    assert throttle.client_network("203.0.113.9") == "203.0.113.9"
+    assert throttle.client_network(None) == "unknown"
+    assert throttle.client_network("testclient") == "testclient"
+
+
+async def test_rotating_ipv6_addresses_in_one_prefix_are_throttled(slow_app: FastAPI) -> None:
+    await create_user(slow_app, "victim")
+    statuses = []
+    for index in range(8):
+        async with new_client(slow_app, f"2001:db8:1:2::{index + 1:x}") as attacker:
+            response = await attacker.post(LOGIN, json={"username": "victim", "password": f"guess-{index:04d}xx"})
+            statuses.append(response.status_code)
+    assert statuses[:5] == [401] * 5
+    assert statuses[5:] == [429] * 3
