@@ -41,9 +41,13 @@ ShortText = Annotated[str, StringConstraints(max_length=2000)]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must never be silently ignored by the engine."""
+    """Validates exactly what the JSON Schema says, so the dashboard and the engine agree on every file.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+    Unknown keys are errors (a typo is never silently ignored), no type coercion (``cores: "2"`` is refused
+    as the schema refuses it), and keys only by their YAML spelling (``post-start``, not ``post_start``).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
 
 def package_name(spec: str) -> str:
@@ -297,7 +301,8 @@ class Input(Strict):
     """A typed variable the user fills in at deployment time (see docs/templates.md for how scripts see it)."""
 
     name: Annotated[str, StringConstraints(pattern=INPUT_NAME_PATTERN)]
-    type: InputType = InputType.string
+    # A Literal, not the enum: strict validation of plain YAML/JSON strings (the values are InputType's).
+    type: Literal["string", "int", "bool", "enum", "password"] = "string"
     description: ShortText | None = None
     default: str | int | bool | None = None
     required: bool = False
@@ -370,7 +375,8 @@ class TemplateManifest(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        populate_by_name=True,
+        strict=True,
+        populate_by_name=False,
         json_schema_extra={"$id": "https://lxc-manager.local/schema/template.schema.json"},
         title="LXC template manifest",
     )
@@ -423,6 +429,7 @@ class BucketManifest(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"$id": "https://lxc-manager.local/schema/bucket.schema.json"},
         title="LXC package bucket",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import textwrap
@@ -81,6 +82,10 @@ def test_json_schema_and_models_agree_on_the_shipped_files() -> None:
         {"services": [{"name": "web", "port": 8080, "protocol": "ftp"}]},
         {"inputs": [{"name": "x", "type": "float"}]},
         {"hooks": {"on-boot": ["a.sh"]}},
+        {"hooks": {"pre_create": ["a.sh"]}},  # keys only by their YAML spelling
+        {"container": {"cores": "2"}},  # no coercion: the schema refuses strings for integers
+        {"container": {"unprivileged": "yes"}},
+        {"files": [{"source": "a", "destination": "/x", "mode": 644}]},  # unquoted octal is a YAML int
     ],
 )
 def test_models_and_json_schema_both_refuse(patch: dict[str, object]) -> None:
@@ -364,3 +369,44 @@ def test_repository_templates_parse_cleanly() -> None:
     assert "minimal" in {d.name for d in dirs}
     for folder in dirs:
         parse_template(read_template_dir(folder), known_buckets=set(buckets))
+
+
+def _mutations() -> st.SearchStrategy[dict[str, object]]:
+    """The shipped minimal manifest with one leaf replaced by an arbitrary JSON value."""
+    base = yaml.safe_load((REPO_LXC / "templates" / "minimal" / "template.yaml").read_text())
+    paths: list[tuple[object, ...]] = []
+
+    def collect(node: object, path: tuple[object, ...]) -> None:
+        paths.append(path)
+        if isinstance(node, dict):
+            for key, value in node.items():
+                collect(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                collect(value, (*path, index))
+
+    collect(base, ())
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=12), st.just("0644"))
+
+    def mutate(path: tuple[object, ...], value: object) -> dict[str, object]:
+        data = copy.deepcopy(base)
+        if not path:
+            return data  # type: ignore[no-any-return]
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+        return data  # type: ignore[no-any-return]
+
+    return st.builds(mutate, st.sampled_from(paths[1:]), st.one_of(scalars, st.lists(scalars, max_size=2)))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations())
+def test_fuzz_models_never_accept_what_the_schema_refuses(data: dict[str, object]) -> None:
+    schema = json.loads((REPO_LXC / "schema" / "template.schema.json").read_text())
+    try:
+        TemplateManifest.model_validate(data)
+    except ValueError:
+        return  # the models may refuse more (cross-field rules the schema cannot express)
+    jsonschema.validate(data, schema)
