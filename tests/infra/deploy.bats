@@ -338,3 +338,69 @@ YAML
   assert_equal "$status" 4
   [[ $stderr == *"package curl is pinned as 'curl=7.88*' in bucket pinned and 'curl=8.0*' in bucket other"* ]]
 }
+
+# shellcheck disable=SC2016  # the scripts written here keep their $ literal on purpose
+@test "host hooks run on the host in order with the inputs (secrets as files) and the VMID" {
+  copy_templates
+  local t=$LXC_TEMPLATES_DIR/minimal out=$BATS_TEST_TMPDIR/hook.out
+  printf '#!/bin/sh\necho "pre vmid=${LXCM_VMID:-} greeting=$INPUT_GREETING pw=$(cat "$INPUT_ADMIN_PASSWORD_FILE")" >>%s\n' "$out" >"$t/hooks/pre.sh"
+  printf '#!/bin/sh\necho "post vmid=$LXCM_VMID id=$LXCM_DEPLOY_ID" >>%s\n' "$out" >"$t/hooks/post.sh"
+  sed -i 's/^hooks:$/hooks:\n  pre-create: [pre.sh]\n  post-create: [post.sh]/' "$t/template.yaml"
+  deploy_run minimal --set greeting=Hey --set admin_password=hook-secret-123
+  assert_success
+  local id
+  id=$(sed -n 's/^deploy_id=//p' "$(state_file)")
+  run cat "$out"
+  assert_line --index 0 "pre vmid= greeting=Hey pw=hook-secret-123"
+  assert_line --index 1 "post vmid=100 id=$id"
+  refute_grep -F 'hook-secret-123' "$STATE_DIR/$id.log"
+  grep -qx 'step.hook.pre-create.pre.sh=done' "$(state_file)"
+}
+
+@test "scripts omitted from the manifest run in lexical order; a template without packages or services deploys" {
+  copy_templates
+  local t=$LXC_TEMPLATES_DIR/minimal
+  printf '#!/bin/sh\ntrue\n' >"$t/scripts/05-first.sh"
+  printf '#!/bin/sh\ntrue\n' >"$t/scripts/99-last.sh"
+  python3 - "$t/template.yaml" <<'PY'
+import sys, yaml
+path = sys.argv[1]
+data = yaml.safe_load(open(path))
+for key in ("scripts", "services", "credentials", "packages"):
+    data.pop(key)
+open(path, "w").write(yaml.safe_dump(data))
+PY
+  deploy_run minimal
+  assert_success
+  assert_call_order 'scripts/05-first\.sh$' 'scripts/10-web\.sh$' 'scripts/99-last\.sh$'
+  assert_equal "$(stub_count 'apt-get|systemctl|curl -fsS')" 0
+  [[ $stderr == *"no packages to install"* && $stderr == *"no services declared"* ]]
+}
+
+@test "a template given as a path deploys, and its folder name must equal its name" {
+  copy_templates
+  deploy_run "$LXC_TEMPLATES_DIR/minimal" --dry-run
+  assert_success
+  mv "$LXC_TEMPLATES_DIR/minimal" "$LXC_TEMPLATES_DIR/renamed"
+  deploy_run "$LXC_TEMPLATES_DIR/renamed" --dry-run
+  assert_equal "$status" 4
+  [[ $stderr == *"'minimal' must equal the folder name 'renamed'"* ]]
+}
+
+# shellcheck disable=SC2016  # the scripts written here keep their $ literal on purpose
+@test "the container runner loads the env file, exposes secret files and the output file, and runs any script" {
+  local dir=$BATS_TEST_TMPDIR/ct
+  mkdir -p "$dir/secrets"
+  printf 'export INPUT_GREETING=%q\nexport INPUT_PW_FILE="$LXCM_INPUTS_DIR/secrets/pw"\n' 'a b; $(x)' >"$dir/env"
+  printf 'pw-value' >"$dir/secrets/pw"
+  printf '#!/usr/bin/env bash\necho "g=$INPUT_GREETING pw=$(cat "$INPUT_PW_FILE") arg=$1"\necho K=v >>"$LXCM_OUTPUT_FILE"\n' >"$dir/noexec.sh"
+  printf 'echo "plain sh: $INPUT_GREETING"\n' >"$dir/plain.sh"
+  run "$REPO_ROOT/infra/lxc/lib/ct-runner.sh" --env "$dir/env" "$dir/noexec.sh" one
+  assert_success
+  assert_output 'g=a b; $(x) pw=pw-value arg=one'
+  assert_equal "$(cat "$dir/outputs")" "K=v"
+  run "$REPO_ROOT/infra/lxc/lib/ct-runner.sh" --env "$dir/env" "$dir/plain.sh"
+  assert_output 'plain sh: a b; $(x)'
+  run "$REPO_ROOT/infra/lxc/lib/ct-runner.sh"
+  assert_equal "$status" 2
+}

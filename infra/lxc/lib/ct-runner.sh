@@ -24,7 +24,14 @@ export LXCM_OUTPUT_FILE
 . "$env_file"
 script=$1
 shift
-if [ "$(head -c 2 "$script")" = "#!" ]; then
-  exec "$script" "$@"
-fi
+first=$(head -n 1 "$script")
+case $first in
+  '#!'*)
+    if [ -x "$script" ]; then exec "$script" "$@"; fi
+    # Not executable (e.g. a host hook saved without the x bit): run its interpreter line as the kernel would.
+    interpreter=${first#??}
+    # shellcheck disable=SC2086  # the interpreter line is meant to split into words
+    exec $interpreter "$script" "$@"
+    ;;
+esac
 exec /bin/sh "$script" "$@"
