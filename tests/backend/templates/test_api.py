@@ -354,3 +354,19 @@ async def test_a_failing_disk_write_is_503_and_saves_nothing(
     assert after["current_revision"] == 1 and after["etag"] == detail["etag"]  # the DB rolled back
     assert (lxc_tree / "templates" / "minimal" / "template.yaml").read_text() == before
     assert not [p for p in (lxc_tree / "templates").iterdir() if p.name.startswith(".")]
+
+
+async def test_a_db_only_template_moves_into_the_folder_once_writable(
+    app: FastAPI, writer: httpx.AsyncClient, lxc_tree: Path
+) -> None:
+    settings = app.state.lxcm.settings
+    settings.templates_read_only = True
+    created = (await create_copy(writer, lxc_tree, "later")).json()
+    assert created["folder"] is None
+    settings.templates_read_only = False
+    body = body_from_folder(lxc_tree / "templates" / "minimal", name="later")
+    response = await writer.put(f"{API}/later", json=body, headers={"If-Match": created["etag"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["folder"] == "later" and response.json()["current_revision"] == 2
+    assert (lxc_tree / "templates" / "later" / "template.yaml").exists()
+    assert "later" in (await sync_report(app)).unchanged
