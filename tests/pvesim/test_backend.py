@@ -80,6 +80,7 @@ async def test_exit_codes_and_missing_command(backend: MemoryBackend) -> None:
 
 
 async def test_snapshot_rollback_and_clone(backend: MemoryBackend) -> None:
+    assert (await _run(backend, 300, "sh", "-c", "head -c 4 /dev/zero | wc -c"))[1].strip() == "4"
     (backend.root(300) / "etc/app.conf").write_text("v1")
     await backend.snapshot(300, "before")
     (backend.root(300) / "etc/app.conf").write_text("v2")

@@ -6,8 +6,10 @@ and ``.pvesim/calls.jsonl`` / ``.pvesim/state.json`` their log and state. ``snap
 ``root/``.
 
 Isolation: as root with ``unshare`` available, ``pct exec`` runs the command in a private mount namespace chrooted
-into ``root/`` (host ``/usr``, ``/bin``, ``/lib*`` bind-mounted read-only), so ``/etc/foo`` inside a script really
-is ``root/etc/foo``. Otherwise ("prefix" mode) the command runs on the host with cwd and HOME inside the sandbox and
+into ``root/`` (host ``/usr``, ``/bin``, ``/lib*`` bind-mounted read-only, a minimal ``/dev`` of null/zero/full/
+random/urandom/tty, ``/proc``), so ``/etc/foo`` inside a script really is ``root/etc/foo``. The PID namespace is the
+host's (background daemons outlive the exec, as in a CT), so a root command can still see and signal host processes.
+Otherwise ("prefix" mode) the command runs on the host with cwd and HOME inside the sandbox and
 ``CT_ROOT`` pointing at it; absolute paths are then *not* remapped (only ``pct push/pull`` and the shims are).
 """
 
@@ -41,7 +43,11 @@ for d in usr bin sbin lib lib32 lib64 libx32; do
   fi
 done
 mkdir -p "$R/dev" "$R/proc" "$R/tmp"
-mount --rbind /dev "$R/dev"
+# Only the harmless character devices, not the host's /dev (like an LXC container's minimal /dev).
+for spec in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+  set -- $spec "$@"; [ -e "$R/dev/$1" ] || { mknod -m 666 "$R/dev/$1" c "$2" "$3"; }; shift 3
+done
+[ -e "$R/dev/fd" ] || ln -s /proc/self/fd "$R/dev/fd"
 mount -t proc proc "$R/proc"
 exec chroot "$R" "$@"
 """
@@ -78,6 +84,15 @@ def _os_release(ostemplate: str) -> str:
     return f'PRETTY_NAME="{pretty} {version}"\nNAME="{pretty}"\nVERSION_ID="{version}"\nID={distro}\n'
 
 
+def _copy_root(source: Path, target: Path) -> None:
+    """Copy a sandbox root without ``/dev`` and ``/proc``: reading a device node like ``/dev/zero`` never ends."""
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        return {"dev", "proc"} & set(names) if Path(folder) == source else set()
+
+    shutil.copytree(source, target, symlinks=True, ignore=skip)
+
+
 class MemoryBackend:
     """Sandbox folders + shims; see the module docstring for the isolation modes."""
 
@@ -86,8 +101,9 @@ class MemoryBackend:
         self.base.mkdir(parents=True, exist_ok=True)
         chosen = isolation or os.environ.get("LXCM_PVESIM_ISOLATION")
         if chosen is None:
+            # The shims run with the host's /usr/bin/python3 inside the chroot.
             usable = os.geteuid() == 0 and shutil.which("unshare") and shutil.which("chroot")
-            chosen = "chroot" if usable else "prefix"
+            chosen = "chroot" if usable and Path("/usr/bin/python3").exists() else "prefix"
         self.isolation = chosen
 
     def ct_dir(self, vmid: int) -> Path:
@@ -248,7 +264,7 @@ class MemoryBackend:
 
     async def snapshot(self, vmid: int, name: str) -> None:
         target = self.ct_dir(vmid) / "snapshots" / name
-        await asyncio.to_thread(shutil.copytree, self._require(vmid), target, symlinks=True)
+        await asyncio.to_thread(_copy_root, self._require(vmid), target)
 
     async def rollback(self, vmid: int, name: str) -> None:
         source = self.ct_dir(vmid) / "snapshots" / name
@@ -257,7 +273,7 @@ class MemoryBackend:
 
         def swap() -> None:
             shutil.rmtree(self.root(vmid), ignore_errors=True)
-            shutil.copytree(source, self.root(vmid), symlinks=True)
+            _copy_root(source, self.root(vmid))
 
         await asyncio.to_thread(swap)
 
@@ -267,7 +283,7 @@ class MemoryBackend:
     async def clone(self, vmid: int, newid: int) -> None:
         def copy() -> None:
             shutil.rmtree(self.ct_dir(newid), ignore_errors=True)
-            shutil.copytree(self._require(vmid), self.root(newid), symlinks=True)
+            _copy_root(self._require(vmid), self.root(newid))
 
         await asyncio.to_thread(copy)
 
