@@ -98,6 +98,8 @@ class MemoryBackend:
 
     def __init__(self, base: Path, isolation: str | None = None) -> None:
         self.base = base
+        # The cluster state lives in memory only, so sandboxes left by an earlier run belong to no container.
+        shutil.rmtree(self.base, ignore_errors=True)
         self.base.mkdir(parents=True, exist_ok=True)
         chosen = isolation or os.environ.get("LXCM_PVESIM_ISOLATION")
         if chosen is None:
