@@ -14,6 +14,7 @@
 #   --bridge B             network bridge (default: the template's, usually vmbr0)
 #   --hostname H           container host name (default: the template name)
 #   --set KEY=VALUE        set the template input KEY (repeatable; typed and validated; secrets never logged)
+#   --set-file KEY=FILE    set KEY to the content of FILE (keeps a secret out of argv and shell history)
 #   --dry-run              print the full plan (the exact pct commands) and change nothing
 #   --resume               continue the newest unfinished deploy of TEMPLATE from its first unfinished step
 #   --deploy-id ID         with --resume: continue this deploy instead of the newest one
@@ -114,7 +115,7 @@ lxc_parse_args() {
       --resume) LXC_RESUME=1 ;;
       --json) LXC_JSON=1 ;;
       --verbose) LXC_VERBOSE=1 ;;
-      --vmid | --node | --storage | --ostemplate-storage | --bridge | --hostname | --set | --deploy-id | --state-dir)
+      --vmid | --node | --storage | --ostemplate-storage | --bridge | --hostname | --set | --set-file | --deploy-id | --state-dir)
         (($# >= 2)) || lxc_usage_error "$arg needs a value"
         case $arg in
           --vmid) if ! [[ $2 =~ ^[1-9][0-9]{2,8}$ ]]; then lxc_usage_error "--vmid must be a number ≥ 100"; fi
@@ -128,6 +129,11 @@ lxc_parse_args() {
           --hostname) LXC_HOSTNAME=$2 ;;
           --set) [[ $2 == ?*=* ]] || lxc_usage_error "--set expects KEY=VALUE"
             LXC_SETS+=("$2") ;;
+          --set-file) [[ $2 == ?*=?* ]] || lxc_usage_error "--set-file expects KEY=FILE"
+            [[ -f ${2#*=} && -r ${2#*=} ]] || lxc_usage_error "--set-file ${2%%=*}: cannot read ${2#*=}"
+            local content
+            content=$(<"${2#*=}")  # command substitution drops the trailing newline(s)
+            LXC_SETS+=("${2%%=*}=$content") ;;
           --deploy-id) [[ $2 =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || lxc_usage_error "--deploy-id: invalid id"
             LXC_DEPLOY_ID=$2 ;;
           --state-dir) LXC_STATE_DIR=$2 ;;
@@ -143,7 +149,7 @@ lxc_parse_args() {
   [[ -n $LXC_TEMPLATE_REF ]] || lxc_usage_error "missing TEMPLATE"
   if ((LXC_RESUME)); then
     if ((${#LXC_SETS[@]})) || [[ -n $LXC_VMID$LXC_HOSTNAME$LXC_BRIDGE ]]; then
-      lxc_usage_error "--resume reuses the interrupted deploy's plan: --set, --vmid, --hostname and --bridge are not allowed"
+      lxc_usage_error "--resume reuses the interrupted deploy's plan: --set/--set-file, --vmid, --hostname and --bridge are not allowed"
     fi
     ((LXC_DRY_RUN == 0)) || lxc_usage_error "--resume and --dry-run cannot be combined"
   elif [[ -n $LXC_DEPLOY_ID ]]; then

@@ -404,3 +404,14 @@ PY
   run "$REPO_ROOT/infra/lxc/lib/ct-runner.sh"
   assert_equal "$status" 2
 }
+
+@test "--set-file reads a secret from a file: never in argv, log or state" {
+  printf 'from-file-Secret-9\n' >"$BATS_TEST_TMPDIR/pw"
+  deploy_run minimal --set-file "admin_password=$BATS_TEST_TMPDIR/pw"
+  assert_success
+  assert_equal "$(cat "$STUB_DIR/ct/100/rootfs/root/.lxc-deploy/secrets/admin_password")" "from-file-Secret-9"
+  refute_grep -rF 'from-file-Secret' "$STUB_DIR/calls" "$STATE_DIR"
+  deploy_run minimal --set-file "admin_password=$BATS_TEST_TMPDIR/missing"
+  assert_equal "$status" 2
+  [[ $stderr == *"--set-file admin_password: cannot read"* ]]
+}
