@@ -183,13 +183,19 @@ def _read_regular(path: str) -> tuple[bytes, int, int] | str:
         os.close(fd)
 
 
-def read_template_dir(folder: Path, *, label: str | None = None) -> RawTemplate:
+def read_template_dir(folder: Path, *, label: str | None = None, within: Path | None = None) -> RawTemplate:
     """Read a template folder, refusing symlinks that leave it, special files and oversized content.
 
     Plain string paths and ``os`` calls on purpose: this runs for every template on every sync.
     """
     label = label or folder.name
     base = os.fspath(folder)
+    if within is not None and folder.is_symlink():
+        root = os.path.realpath(within)
+        if os.path.commonpath([root, os.path.realpath(base)]) != root:
+            raise InvalidTemplate(
+                [Problem(label, "the template folder is a symlink pointing outside the templates folder")]
+            )
     problems: list[Problem] = []
     files: dict[str, RawFile] = {}
     total = 0
@@ -270,15 +276,12 @@ def list_template_dirs(root: Path) -> list[Path]:
     """Every candidate template folder under ``root`` (hidden entries skipped), sorted by name."""
     if not root.is_dir():
         return []
-    real_root = root.resolve()
     out: list[Path] = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
-        if entry.is_symlink() and not _inside(path.resolve(), real_root):
-            continue  # a linked folder outside the tree is refused by read_template_dir's caller
-        if path.is_dir():
+        if path.is_dir():  # a linked folder is listed; read_template_dir(within=) refuses one leading outside
             out.append(path)
     return out
 

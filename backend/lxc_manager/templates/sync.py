@@ -79,7 +79,7 @@ def _scan(templates_dir: Path, buckets_dir: Path) -> _DiskScan:
     for folder in list_template_dirs(templates_dir):
         present.add(folder.name)
         try:
-            templates[folder.name] = read_template_dir(folder)
+            templates[folder.name] = read_template_dir(folder, within=templates_dir)
         except InvalidTemplate as exc:
             problems.extend(exc.problems)
     return _DiskScan(buckets, templates, present, problems)

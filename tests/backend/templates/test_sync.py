@@ -200,3 +200,16 @@ async def test_the_repository_tree_syncs_without_errors(app: FastAPI, tmp_path: 
         report = await run_sync(session, settings, None)
     assert [str(p) for p in report.errors] == []
     assert "minimal" in report.unchanged + report.added + report.updated
+
+
+async def test_a_template_folder_linked_from_outside_is_refused(app: FastAPI, lxc_tree: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "linked"
+    shutil.copytree(lxc_tree / "templates" / "minimal", outside)
+    manifest = outside / "template.yaml"
+    manifest.write_text(manifest.read_text().replace("name: minimal", "name: linked"))
+    (lxc_tree / "templates" / "linked").symlink_to(outside, target_is_directory=True)
+    report = await sync(app)
+    assert [(p.file, p.message) for p in report.errors] == [
+        ("linked", "the template folder is a symlink pointing outside the templates folder")
+    ]
+    assert "linked" not in report.added
