@@ -6,6 +6,7 @@ import hashlib
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.audit import service as audit
@@ -81,7 +82,10 @@ async def create_bucket(
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
     repo.add(bucket)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent create of the same name committed first
+        raise Conflict(f"a bucket named {name!r} already exists", code="bucket_exists") from None
     if writable:
         await disk.run(disk.write_bucket_file, settings.effective_buckets_dir, file_name, text)
     _record(session, actor, "bucket.create", name, packages=len(manifest.packages))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import yaml
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.audit import service as audit
@@ -220,7 +221,10 @@ async def _create_from_raw(
             extra={"folder": folder, "origin": origin},
         )
     else:
-        await store.create(repo, parsed, origin=origin, folder=folder, author=actor.name, message=message)
+        try:
+            await store.create(repo, parsed, origin=origin, folder=folder, author=actor.name, message=message)
+        except IntegrityError:  # a concurrent create of the same name committed first
+            raise Conflict(f"a template named {parsed.name!r} already exists", code="template_exists") from None
     if folder is not None:
         await disk.run(disk.write_template_folder, root, parsed.name, parsed.files)
     _record(

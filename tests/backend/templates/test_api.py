@@ -370,3 +370,14 @@ async def test_a_db_only_template_moves_into_the_folder_once_writable(
     assert response.json()["folder"] == "later" and response.json()["current_revision"] == 2
     assert (lxc_tree / "templates" / "later" / "template.yaml").exists()
     assert "later" in (await sync_report(app)).unchanged
+
+
+async def test_concurrent_creates_of_one_name_exactly_one_wins(writer: httpx.AsyncClient, lxc_tree: Path) -> None:
+    body = body_from_folder(lxc_tree / "templates" / "minimal", name="racer")
+    responses = await asyncio.gather(*(writer.post(API, json=body) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
+    assert all(r.json()["error"] == "template_exists" for r in responses if r.status_code == 409)
+    buckets = await asyncio.gather(
+        *(writer.post("/api/v1/buckets", json={"name": "race", "packages": ["curl"]}) for _ in range(3))
+    )
+    assert sorted(r.status_code for r in buckets) == [201, 409, 409]
