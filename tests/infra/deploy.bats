@@ -293,9 +293,8 @@ YAML
 }
 
 @test "--node runs every Proxmox command on that node through ssh, quoting intact" {
-  export STUB_SSH_EXEC=1
   # shellcheck disable=SC2016  # a literal $(x): quoting through ssh must keep it inert
-  deploy_run minimal --node pve-other --set 'greeting=two words; $(x)'
+  STUB_SSH_EXEC=1 deploy_run minimal --node pve-other --set 'greeting=two words; $(x)'
   assert_success
   grep -q '^ssh -o BatchMode=yes -- root@pve-other pct\\ create\\ 100' "$STUB_DIR/calls"
   grep -q '^scp ' "$STUB_DIR/calls"
@@ -414,4 +413,17 @@ PY
   deploy_run minimal --set-file "admin_password=$BATS_TEST_TMPDIR/missing"
   assert_equal "$status" 2
   [[ $stderr == *"--set-file admin_password: cannot read"* ]]
+}
+
+@test "an unexpected command failure is explained by the ERR trap: step, command, status, log, resume" {
+  stub_rule scp '*' '*' 1 '' 'lost connection\n'
+  STUB_SSH_EXEC=1 deploy_run minimal --node pve-other
+  assert_equal "$status" 11
+  [[ $stderr == *"step 'runtime' failed: command 'node_src=\$(lxc_pve_source \"\$src\")' exited with status 1"* ]]
+  [[ $stderr == *"  log:    $STATE_DIR/minimal-"*".log"* ]]
+  [[ $stderr == *"  resume: "*"--resume --deploy-id minimal-"* ]]
+  grep -qx 'failed_step=runtime' "$(state_file)"
+  local id
+  id=$(sed -n 's/^deploy_id=//p' "$(state_file)")
+  rm -rf "/tmp/lxc-deploy-$id"
 }
