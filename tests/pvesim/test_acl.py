@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Pve
+from simkit import Pve
+
 from lxc_manager.pvesim.acl import AccessControl, AclEntry, ApiToken, effective_from_acl, privileges_for
 
 CREATE_FORM = {"vmid": "400", "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",

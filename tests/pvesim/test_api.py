@@ -6,8 +6,7 @@ import asyncio
 import json
 
 import pytest
-
-from conftest import Pve
+from simkit import Pve
 
 
 async def test_envelope_and_headers(pve: Pve) -> None:

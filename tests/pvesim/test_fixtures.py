@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simkit import Pve
 
-from conftest import Pve
 from lxc_manager.pvesim.schema import resolve_schema_path
 
 FIXTURES = resolve_schema_path().parent / "fixtures"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from simkit import CONTROL, Pve, make_simulator
 
-from conftest import CONTROL, Pve, make_simulator
 from lxc_manager.pvesim.app import create_app
 from lxc_manager.pvesim.schema import ApiSchema
 

@@ -15,8 +15,8 @@ import asyncssh
 import httpx
 import pytest
 from lxc_support import prepare_lxc_host, searchable_state_dir
+from simkit import ADMIN_SECRET, CONTROL, Pve
 
-from conftest import ADMIN_SECRET, CONTROL, Pve
 from lxc_manager.pvesim.acl import ApiToken
 from lxc_manager.pvesim.app import create_app
 from lxc_manager.pvesim.backends.lxc import LxcContainerBackend

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncssh
 import pytest
+from simkit import Pve
 
-from conftest import Pve
 from lxc_manager.pvesim.server import ensure_ssh_keys
 from lxc_manager.pvesim.ssh import start_ssh
 
