@@ -7,8 +7,9 @@ generated client key only. SFTP is served chrooted to the node's scratch dir ``<
 
 Supported: ``pct exec VMID [--] CMD…``, ``pct push VMID SRC DST [--perms M] [--user U] [--group G]``,
 ``pct pull VMID SRC DST [...]``, ``pct status VMID [--verbose]``, ``pct list``; plus ``pveversion`` and
-``mkdir/rm/test/cat/true`` on paths inside the scratch dir. CLI failures print PVE's message and
-exit 255 (an uncaught Perl ``die``); ``pct exec`` exits with the command's status; unknown commands exit 127.
+``mkdir/rm/test/cat/true`` on paths inside the scratch dir. CLI failures print PVE's message and exit like an
+uncaught Perl ``die``: with errno when set (a missing CT config: ENOENT, 2), else 255; ``pct exec`` exits with
+the command's status; unknown commands exit 127.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class PctCommand:
         try:
             return self.sim.require_guest(node, int(vmid))
         except PveError as exc:
-            raise CliFailure(exc.message) from None
+            # An uncaught Perl die exits with $! when it is set: ENOENT (2) from the failed config read.
+            raise CliFailure(exc.message, code=2) from None
 
     @staticmethod
     def _options(args: list[str], names: set[str], positional: int, sub: str) -> tuple[list[str], dict[str, str]]:
