@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 FORMAT_VERSION = 1
 
@@ -48,6 +48,16 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+def _not_bool(value: object) -> object:
+    # Literal[1] would accept True (True == 1); the schema's integer const does not.
+    if isinstance(value, bool):
+        raise ValueError("must be the integer 1")
+    return value
+
+
+FormatVersion = Annotated[Literal[1], BeforeValidator(_not_bool)]
 
 
 def package_name(spec: str) -> str:
@@ -381,7 +391,7 @@ class TemplateManifest(Strict):
         title="LXC template manifest",
     )
 
-    format: Literal[1] = Field(description="Format version of this file")
+    format: FormatVersion = Field(description="Format version of this file")
     name: Slug = Field(description="Equals the folder name")
     description: ShortText = ""
     version: Annotated[str, StringConstraints(max_length=64)] | None = Field(
@@ -434,7 +444,7 @@ class BucketManifest(Strict):
         title="LXC package bucket",
     )
 
-    format: Literal[1] = 1
+    format: FormatVersion = 1
     name: Slug
     description: ShortText = ""
     packages: list[PackageSpec] = Field(max_length=1000)

@@ -386,7 +386,14 @@ def _mutations() -> st.SearchStrategy[dict[str, object]]:
                 collect(value, (*path, index))
 
     collect(base, ())
-    scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=12), st.just("0644"))
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 70000),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+        st.sampled_from(["0644", "dhcp", "auto", "/srv", "10.0.0.5/24", "http", "password", "a.sh"]),
+    )
 
     def mutate(path: tuple[object, ...], value: object) -> dict[str, object]:
         data = copy.deepcopy(base)
@@ -398,7 +405,11 @@ def _mutations() -> st.SearchStrategy[dict[str, object]]:
         node[path[-1]] = value
         return data  # type: ignore[no-any-return]
 
-    return st.builds(mutate, st.sampled_from(paths[1:]), st.one_of(scalars, st.lists(scalars, max_size=2)))
+    return st.builds(
+        mutate,
+        st.sampled_from(paths[1:]),
+        st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=8), scalars, max_size=2)),
+    )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
