@@ -302,3 +302,26 @@ async def test_destroy_protection_and_forced_stop(pve: Pve) -> None:
     log = [line["t"] for line in await pve.data("GET", f"/nodes/pve1/tasks/{forced['upid']}/log")]
     assert "WARN: forced to stop CT 200 before destroying!" in log and log[-1] == "TASK WARNINGS: 1"
     assert (await pve.call("GET", "/nodes/pve1/lxc/200/config")).status_code == 500
+
+
+async def test_template_and_clone(pve: Pve) -> None:
+    await pve.create_ct(200)
+    assert await pve.data("POST", "/nodes/pve1/lxc/200/template") is None  # PVE returns null, yet forks a worker
+    await _eventually(lambda: _template_done(pve))
+    config = await pve.data("GET", "/nodes/pve1/lxc/200/config")
+    assert config["template"] == 1 and config["rootfs"] == "local-lvm:base-200-disk-0,size=8G"
+    start = await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start"))
+    assert start["exitstatus"] == "you can't start a CT if it's a template"
+    clone = await pve.wait(
+        await pve.data("POST", "/nodes/pve1/lxc/200/clone", data={"newid": "201", "hostname": "copy"})
+    )
+    assert clone["type"] == "vzclone" and clone["id"] == "200" and clone["exitstatus"] == "OK"
+    copy = await pve.data("GET", "/nodes/pve1/lxc/201/config")
+    assert copy["hostname"] == "copy" and copy["rootfs"] == "local-lvm:vm-201-disk-0,size=8G" and "template" not in copy
+    assert copy["net0"].split("hwaddr=")[1][:17] != config["net0"].split("hwaddr=")[1][:17]
+    taken = await pve.call("POST", "/nodes/pve1/lxc/200/clone", data={"newid": "201"})
+    assert taken.json()["message"] == "CT 201 already exists on node 'pve1'\n"
+
+
+async def _template_done(pve: Pve) -> bool:
+    return "lock" not in await pve.data("GET", "/nodes/pve1/lxc/200/config")
