@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-service ready-to-use LXC containers on Proxmox VE.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
-        responses=responses(422, 500),
+        responses=responses(400, 422, 500),
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
@@ -90,11 +91,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _check_unique_operation_ids(app: FastAPI) -> None:
-    seen: set[str] = set()
-    for route in app.routes:
+def iter_api_routes(router: Any) -> Iterator[APIRoute]:
+    """Every APIRoute, descending into included routers (FastAPI keeps them as lazy branches)."""
+    for route in router.routes:
         if isinstance(route, APIRoute):
-            name = route.operation_id or route.name
-            if name in seen:
-                raise RuntimeError(f"duplicate operation id {name!r}")
-            seen.add(name)
+            yield route
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from iter_api_routes(original)
+
+
+def _check_unique_operation_ids(app: FastAPI) -> None:
+    seen: set[tuple[str, str]] = set()
+    names: dict[str, str] = {}
+    for route in iter_api_routes(app.router):
+        name = route.operation_id or route.name
+        key = (route.path, ",".join(sorted(route.methods or ())))
+        if key in seen:  # the same route reached twice through the tree
+            continue
+        seen.add(key)
+        if name in names:
+            raise RuntimeError(f"duplicate operation id {name!r} ({names[name]} and {route.path})")
+        names[name] = route.path

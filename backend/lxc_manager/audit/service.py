@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lxc_manager.audit.repository import AuditRepository
-from lxc_manager.core.db import unit_of_work
+from lxc_manager.core.db import after_transaction, in_unit_of_work, unit_of_work
 from lxc_manager.core.logging import get_logger, request_id_var
 from lxc_manager.models import AuditEvent
 
@@ -58,6 +58,21 @@ def record(session: AsyncSession, action: str, **fields: Any) -> AuditEvent:
 
 
 async def record_detached(sessionmaker: async_sessionmaker[AsyncSession], action: str, **fields: Any) -> None:
-    """Write an audit row in its own transaction (for failures whose request will roll back)."""
-    async with unit_of_work(sessionmaker) as session:
-        record(session, action, **fields)
+    """Write an audit row in its own transaction (for failures whose request will roll back).
+
+    Inside a unit of work the row is written once that unit has ended (committed or rolled back):
+    writing now would wait on the unit's own SQLite write lock.
+    """
+    event = build_event(action, **fields)
+
+    async def write() -> None:
+        async with unit_of_work(sessionmaker) as session:
+            AuditRepository(session).add(event)
+        log.info(
+            "audit", action=action, outcome=event.outcome, target_type=event.target_type, target_id=event.target_id
+        )
+
+    if in_unit_of_work():
+        after_transaction(write)
+    else:
+        await write()

@@ -24,6 +24,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 AfterCommit = Callable[[], Awaitable[None]]
 _after_commit: ContextVar[list[AfterCommit] | None] = ContextVar("after_commit", default=None)
+_after_end: ContextVar[list[AfterCommit] | None] = ContextVar("after_end", default=None)
 
 
 def is_sqlite(url: str) -> bool:
@@ -79,11 +80,29 @@ def after_commit(callback: AfterCommit) -> None:
     pending.append(callback)
 
 
+def in_unit_of_work() -> bool:
+    return _after_end.get() is not None
+
+
+def after_transaction(callback: AfterCommit) -> None:
+    """Run ``callback`` once the current unit of work has ended, whether it committed or rolled back.
+
+    For records that must survive a rollback (denials, failed logins). On SQLite a second writer
+    cannot start while this unit of work holds its write lock, so such writes wait for it to end.
+    """
+    pending = _after_end.get()
+    if pending is None:
+        raise RuntimeError("after_transaction() called outside a unit of work")
+    pending.append(callback)
+
+
 @asynccontextmanager
 async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits on success and rolls back on error; then runs after-commit hooks."""
     pending: list[AfterCommit] = []
+    ended: list[AfterCommit] = []
     token = _after_commit.set(pending)
+    end_token = _after_end.set(ended)
     try:
         async with sessionmaker() as session:
             try:
@@ -94,8 +113,14 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
                 raise
     finally:
         _after_commit.reset(token)
-    for callback in pending:
+        _after_end.reset(end_token)
+        await _run_callbacks(ended, "after_transaction_failed")
+    await _run_callbacks(pending, "after_commit_failed")
+
+
+async def _run_callbacks(callbacks: list[AfterCommit], failure_event: str) -> None:
+    for callback in callbacks:
         try:
             await callback()
         except Exception:
-            log.exception("after_commit_failed")
+            log.exception(failure_event)

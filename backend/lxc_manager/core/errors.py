@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lxc_manager.core.logging import get_logger
@@ -188,6 +189,17 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        # A value the database refuses (e.g. NUL in text on PostgreSQL, out-of-range numbers) is bad
+        # input, not a server fault; anything else stays a 500.
+        if isinstance(exc, DataError) or ("character" in str(exc.orig).lower() and "0x00" in str(exc.orig)):
+            return JSONResponse(
+                error_body("bad_request", "A value contains characters or a size the database refuses"), status_code=400
+            )
+        log.exception("database_error", error_type=type(exc.orig).__name__)
+        return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lxc_manager.core.errors import error_body
 from lxc_manager.core.logging import get_logger, request_id_var
 
 log = get_logger("lxc_manager.http")
@@ -19,6 +21,25 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+
+
+def _has_nul(scope: Scope) -> bool:
+    """NUL in the path or query string: no valid value contains it, and PostgreSQL refuses it in text."""
+    path: str = scope.get("path", "")
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in path or b"%00" in query or b"\x00" in query
+
+
+async def _reject_nul(send: Send) -> None:
+    body = json.dumps(error_body("bad_request", "NUL characters are not allowed in the URL")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestContextMiddleware:
@@ -47,7 +68,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if _has_nul(scope):
+                await _reject_nul(send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
             log.info(
                 "request",

@@ -85,3 +85,41 @@ def test_after_commit_outside_unit_of_work_is_refused() -> None:
 
     with pytest.raises(RuntimeError):
         after_commit(hook)
+
+
+async def test_after_transaction_runs_on_commit_and_on_rollback(settings: Settings) -> None:
+    from lxc_manager.core.db import after_transaction, in_unit_of_work
+
+    engine = create_engine(settings.effective_database_url)
+    maker = create_sessionmaker(engine)
+    ended: list[str] = []
+
+    async def note() -> None:
+        ended.append("ended")
+
+    assert not in_unit_of_work()
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(maker) as session:
+            await session.scalar(select(func.count()).select_from(AuditEvent))  # holds the SQLite write lock
+            after_transaction(note)
+            raise RuntimeError("boom")
+    assert ended == ["ended"]
+    await engine.dispose()
+
+
+async def test_detached_audit_inside_a_writing_unit_survives_rollback_without_deadlock(settings: Settings) -> None:
+    """On SQLite a second writer waits for the first: detached records must wait for the unit to end."""
+    from lxc_manager.audit.service import record_detached
+
+    engine = create_engine(settings.effective_database_url)
+    maker = create_sessionmaker(engine)
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(maker) as session:
+            session.add(AuditEvent(action="test.rolled_back", details={}))
+            await session.flush()
+            await asyncio.wait_for(record_detached(maker, "test.denied", outcome="denied"), 5)
+            raise RuntimeError("boom")
+    async with unit_of_work(maker) as session:
+        actions = set((await session.scalars(select(AuditEvent.action))).all())
+    assert actions == {"test.denied"}
+    await engine.dispose()
