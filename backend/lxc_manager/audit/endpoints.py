@@ -30,6 +30,4 @@ async def list_audit_events(
     rows, total = await AuditRepository(db).list(
         action=action, actor_id=actor_id, outcome=outcome, since=since, until=until, limit=limit, offset=offset
     )
-    return AuditPage(
-        items=[AuditEventOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return AuditPage(items=[AuditEventOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
