@@ -325,3 +325,11 @@ async def test_template_and_clone(pve: Pve) -> None:
 
 async def _template_done(pve: Pve) -> bool:
     return "lock" not in await pve.data("GET", "/nodes/pve1/lxc/200/config")
+
+
+async def test_bind_mounts_are_root_only(pve: Pve) -> None:
+    response = await pve.call("POST", "/nodes/pve1/lxc", data={"vmid": "230", "ostemplate": TEMPLATE,
+                              "rootfs": "local-lvm:1", "mp0": "/srv/data,mp=/data"})  # fmt: skip
+    assert (
+        response.status_code == 500 and response.json()["message"] == "Only root can pass arbitrary filesystem paths.\n"
+    )

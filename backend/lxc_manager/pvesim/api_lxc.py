@@ -83,6 +83,8 @@ async def create_ct(call: Call) -> Any:
     for key in [k for k in raw if DISK_KEY_RE.match(k)]:
         parsed = parse_prop(call.info, key, str(raw[key]))
         plan = plan_disk(node, str(parsed.get("volume", "")), default_storage)
+        if str(parsed.get("volume", "")).startswith("/") and call.token.full_id != "root@pam":
+            raise PveError(500, "Only root can pass arbitrary filesystem paths.")
         if plan is not None:
             sim.acl.check(call.token, f"/storage/{plan[0]}", ["Datastore.AllocateSpace"])
         disks[key] = (parsed, plan)
@@ -90,7 +92,8 @@ async def create_ct(call: Call) -> Any:
     distro = volname.split("/")[-1].split("-")[0]
     config["ostype"] = distro if distro in _OSTYPES else "unmanaged"
     for key, value in params.items():
-        if key not in NOT_STORED and not DISK_KEY_RE.match(key):
+        # create ignores unused[n] ("cannot create/restore with unused volume")
+        if key not in NOT_STORED and not DISK_KEY_RE.match(key) and not re.fullmatch(r"unused\d+", key):
             config[key] = _net_value(call, key, str(value)) if NET_KEY_RE.match(key) else _stored(value)
     config["lock"] = "create"
     guest = Guest(vmid, node.name, "lxc", config)
