@@ -36,7 +36,6 @@ async def boot(sim: Simulator, guest: Guest, ctx: TaskContext) -> None:
 
 async def halt(sim: Simulator, guest: Guest, ctx: TaskContext) -> None:
     await sim.backend.stop(guest.vmid)
-    guest.net_in, guest.net_out = guest_status(sim, guest)["netin"], guest_status(sim, guest)["netout"]
     guest.status = "stopped"
     guest.started_at = None
     guest.pid = None

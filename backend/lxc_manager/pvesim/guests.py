@@ -146,7 +146,7 @@ def guest_status(sim: Simulator, guest: Guest, offline: bool = False) -> dict[st
         "vmid": guest.vmid, "name": cfg.get("hostname", f"CT{guest.vmid}"), "type": guest.kind,
         "status": "unknown" if offline else guest.status, "cpus": int(cfg.get("cores", 1)), "maxmem": maxmem,
         "maxswap": maxswap, "maxdisk": maxdisk, "uptime": guest.uptime if running else 0, "cpu": 0, "mem": 0,
-        "swap": 0, "disk": 0, "netin": guest.net_in, "netout": guest.net_out, "diskread": 0, "diskwrite": 0,
+        "swap": 0, "disk": 0, "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
     }  # fmt: skip
     if running:
         uptime = max(guest.uptime, 1)
@@ -154,7 +154,7 @@ def guest_status(sim: Simulator, guest: Guest, offline: bool = False) -> dict[st
             cpu=round(0.002 + 0.05 * _wave(guest.vmid, now, 45), 6),
             mem=int(maxmem * (0.05 + 0.15 * _wave(guest.vmid * 7, now, 90))),
             disk=int(maxdisk * 0.12) if maxdisk else 0,
-            netin=guest.net_in + 1200 * uptime, netout=guest.net_out + 300 * uptime,
+            netin=1200 * uptime, netout=300 * uptime,  # counters of the veth, which lives as long as the CT runs
             diskread=540_000_000 + 4096 * uptime, diskwrite=6_000_000 + 2048 * uptime,
             pid=guest.pid,
         )  # fmt: skip

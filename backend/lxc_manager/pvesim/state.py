@@ -112,8 +112,6 @@ class Guest:
     frozen: bool = False
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     parent: str | None = None
-    net_in: int = 0
-    net_out: int = 0
 
     @property
     def lock(self) -> str | None:
