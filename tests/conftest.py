@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from lxc_manager.core.config import Environment, Settings  # noqa: E402
 from lxc_manager.core.migrate import upgrade_to_head  # noqa: E402
 from lxc_manager.main import create_app  # noqa: E402
+from pg_databases import drop_pg_database, make_pg_database  # noqa: E402
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_URL = os.environ.get("LXCM_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -78,31 +79,6 @@ def redis_url() -> str:
     if problem:
         service_missing("Redis", problem)
     return REDIS_URL
-
-
-def _pg_admin(server_url: str, *statements: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-def make_pg_database(server_url: str, name: str) -> str:
-    """Create (or recreate) an empty database and return its SQLAlchemy URL."""
-    _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    base, _, _ = server_url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def drop_pg_database(server_url: str, name: str) -> None:
-    _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ def test_sqlite_migrated_schema_equals_models(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_migrated_schema_equals_models(postgres_server_url: str) -> None:
-    from conftest import drop_pg_database, make_pg_database
+    from pg_databases import drop_pg_database, make_pg_database
 
     url = make_pg_database(postgres_server_url, "lxcm_schema_check")
     try:
