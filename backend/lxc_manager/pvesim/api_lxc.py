@@ -116,7 +116,9 @@ async def create_ct(call: Call) -> Any:
             if volname not in node.storages[tmpl_storage].volumes:
                 raise TaskError(f"unable to create CT {vmid} - volume '{ostemplate}' does not exist")
             ctx.log(f"extracting archive '/var/lib/vz/template/cache/{volname.split('/')[-1]}'")
-            await sim.backend.create(vmid, ostemplate, str(config["hostname"]), str(ssh_keys) if ssh_keys else None)
+            created = {k: v for k, v in guest.config.items() if k != "lock"}
+            keys = str(ssh_keys) if ssh_keys else None
+            await sim.backend.create(vmid, ostemplate, str(config["hostname"]), keys, params=created)
             ctx.log("Total bytes read: 527360000 (503MiB, 231MiB/s)")
             ctx.log(f"Detected container architecture: {config['arch']}")
             guest.config.pop("lock", None)

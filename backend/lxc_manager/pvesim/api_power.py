@@ -146,6 +146,18 @@ async def resume(call: Call) -> Any:
     return sim.start_task(guest.node, "vzresume", str(guest.vmid), call.owner, work)
 
 
+def _interface_entry(item: dict[str, str]) -> dict[str, Any]:
+    hwaddr = item.get("hwaddr", "00:00:00:00:00:00").lower()
+    entry: dict[str, Any] = {"name": item.get("name", ""), "hwaddr": hwaddr, "hardware-address": hwaddr,
+                             "ip-addresses": []}  # fmt: skip
+    for family in ("inet", "inet6"):
+        if item.get(family):
+            entry[family] = item[family]
+            host, _, prefix = item[family].partition("/")
+            entry["ip-addresses"].append({"ip-address": host, "ip-address-type": family, "prefix": int(prefix or 0)})
+    return entry
+
+
 @handles("GET", CT + "/interfaces")
 async def interfaces(call: Call) -> Any:
     sim, guest = call.sim, call.guest()
@@ -156,6 +168,9 @@ async def interfaces(call: Call) -> Any:
          "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "inet", "prefix": 8},
                           {"ip-address": "::1", "ip-address-type": "inet6", "prefix": 128}]},
     ]  # fmt: skip
+    probe = getattr(sim.backend, "interfaces", None)
+    if probe is not None:  # a real backend knows the CT's actual addresses
+        return [_interface_entry(item) for item in await probe(guest.vmid)]
     node = sim.cluster.nodes[guest.node]
     for key in sorted(k for k in guest.config if NET_KEY_RE.match(k)):
         text = str(guest.config[key])

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -58,9 +58,21 @@ class BackendError(Exception):
 
 
 class ContainerBackend(Protocol):
-    """What the simulator needs from a container runtime (memory sandbox now, real LXC later)."""
+    """What the simulator needs from a container runtime (the memory sandbox, or real LXC in ``backends/lxc.py``).
 
-    async def create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None: ...
+    Optional: ``async interfaces(vmid) -> [{name, hwaddr, inet?, inet6?}]``. When a backend has it (real LXC), the
+    ``/interfaces`` endpoint reports what the CT really has instead of the simulated DHCP lease."""
+
+    async def create(
+        self,
+        vmid: int,
+        ostemplate: str,
+        hostname: str,
+        ssh_keys: str | None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        """``params``: the CT's PVE config as created (net0 with hwaddr, rootfs with its volume, memory, …)."""
+
     async def start(self, vmid: int) -> None: ...
     async def stop(self, vmid: int) -> None: ...
     async def destroy(self, vmid: int) -> None: ...
@@ -122,7 +134,10 @@ class MemoryBackend:
             raise BackendError(f"path '{ct_path}' leaves the container")
         return candidate
 
-    async def create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None:
+    async def create(
+        self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:  # fmt: skip
         await asyncio.to_thread(self._create, vmid, ostemplate, hostname, ssh_keys)
 
     def _create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None:
