@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from simkit import CONTROL, Pve, make_simulator
 
 from lxc_manager.pvesim.app import create_app
+from lxc_manager.pvesim.backend import MemoryBackend
 from lxc_manager.pvesim.schema import ApiSchema
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
@@ -333,3 +335,41 @@ async def test_bind_mounts_are_root_only(pve: Pve) -> None:
     assert (
         response.status_code == 500 and response.json()["message"] == "Only root can pass arbitrary filesystem paths.\n"
     )
+
+
+class _ReportingBackend(MemoryBackend):
+    """A backend that knows its CTs' real addresses, as the lxc backend does."""
+
+    created: dict[int, dict[str, object]]
+
+    async def create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None,
+                     params: Mapping[str, object] | None = None) -> None:  # fmt: skip
+        self.created[vmid] = dict(params or {})
+        await super().create(vmid, ostemplate, hostname, ssh_keys, params)
+
+    async def interfaces(self, vmid: int) -> list[dict[str, str]]:
+        loopback = {"name": "lo", "hwaddr": "00:00:00:00:00:00", "inet": "127.0.0.1/8"}
+        return [
+            loopback,
+            {"name": "eth0", "hwaddr": "BC:24:11:00:00:01", "inet": "10.0.3.57/24", "inet6": "fe80::1/64"},
+        ]
+
+
+async def test_backend_gets_config_and_reports_real_interfaces(pve_schema: ApiSchema, tmp_path: Path) -> None:
+    sim = make_simulator(pve_schema, tmp_path)
+    backend = _ReportingBackend(tmp_path / "real")
+    backend.created = {}
+    sim.backend = backend
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(sim, CONTROL)), base_url="https://s"
+    ) as c:
+        pve = Pve(sim, c)
+        await pve.create_ct(200, cores="2")
+        created = backend.created[200]
+        assert created["rootfs"] == "local-lvm:vm-200-disk-0,size=8G" and created["cores"] == 2
+        assert "hwaddr=" in str(created["net0"]) and "lock" not in created
+        await pve.wait(await pve.data("POST", "/nodes/pve1/lxc/200/status/start"))
+        eth0 = (await pve.data("GET", "/nodes/pve1/lxc/200/interfaces"))[1]
+        assert eth0["inet"] == "10.0.3.57/24" and eth0["hwaddr"] == "bc:24:11:00:00:01"
+        assert {"ip-address": "10.0.3.57", "ip-address-type": "inet", "prefix": 24} in eth0["ip-addresses"]
+        await sim.tasks.shutdown()
