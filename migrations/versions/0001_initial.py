@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 15:50:04.746631
+Create Date: 2026-11-26 16:31:43.145878
 """
 
 from collections.abc import Sequence
@@ -252,11 +252,151 @@ def upgrade() -> None:
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "deployments",
+        sa.Column("created_by", sa.String(length=36), nullable=True),
+        sa.Column("node_id", sa.String(length=36), nullable=True),
+        sa.Column("node_name", sa.String(length=64), nullable=False),
+        sa.Column("template_id", sa.String(length=36), nullable=False),
+        sa.Column("template_revision_id", sa.String(length=36), nullable=False),
+        sa.Column("template_name", sa.String(length=64), nullable=False),
+        sa.Column("template_revision", sa.Integer(), nullable=False),
+        sa.Column("template_hash", sa.String(length=64), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("secrets_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("plan", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("phase", sa.String(length=16), nullable=False),
+        sa.Column("phases", sa.JSON(), nullable=False),
+        sa.Column("on_failure", sa.String(length=16), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("pve_node", sa.String(length=64), nullable=True),
+        sa.Column("vmid", sa.Integer(), nullable=True),
+        sa.Column("hostname", sa.String(length=64), nullable=True),
+        sa.Column("ip_address", sa.String(length=64), nullable=True),
+        sa.Column("error_code", sa.String(length=64), nullable=True),
+        sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("warnings", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sa.String(length=100), nullable=True),
+        sa.Column("lease_expires_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_version", sa.Integer(), nullable=False),
+        sa.Column("heartbeat_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_event_seq", sa.Integer(), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_deployments_created_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["node_id"], ["nodes.id"], name=op.f("fk_deployments_node_id_nodes"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"], ["templates.id"], name=op.f("fk_deployments_template_id_templates"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_revision_id"],
+            ["template_revisions.id"],
+            name=op.f("fk_deployments_template_revision_id_template_revisions"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deployments")),
+    )
+    with op.batch_alter_table("deployments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deployments_created_by"), ["created_by"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deployments_node_id"), ["node_id"], unique=False)
+        batch_op.create_index("ix_deployments_status_updated", ["status", "updated_at"], unique=False)
+
+    op.create_table(
+        "containers",
+        sa.Column("deployment_id", sa.String(length=36), nullable=True),
+        sa.Column("node_id", sa.String(length=36), nullable=True),
+        sa.Column("pve_node", sa.String(length=64), nullable=False),
+        sa.Column("vmid", sa.Integer(), nullable=False),
+        sa.Column("hostname", sa.String(length=64), nullable=False),
+        sa.Column("template_name", sa.String(length=64), nullable=False),
+        sa.Column("template_revision", sa.Integer(), nullable=False),
+        sa.Column("ip_address", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("services", sa.JSON(), nullable=False),
+        sa.Column("links", sa.JSON(), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deployment_id"],
+            ["deployments.id"],
+            name=op.f("fk_containers_deployment_id_deployments"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["node_id"], ["nodes.id"], name=op.f("fk_containers_node_id_nodes"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_containers")),
+        sa.UniqueConstraint("deployment_id", name=op.f("uq_containers_deployment_id")),
+        sa.UniqueConstraint("node_id", "vmid", name="node_vmid"),
+    )
+    with op.batch_alter_table("containers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_containers_node_id"), ["node_id"], unique=False)
+
+    op.create_table(
+        "deployment_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("deployment_id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("phase", sa.String(length=16), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deployment_id"],
+            ["deployments.id"],
+            name=op.f("fk_deployment_events_deployment_id_deployments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deployment_events")),
+        sa.UniqueConstraint("deployment_id", "seq", name="deployment_seq"),
+    )
+    op.create_table(
+        "container_credentials",
+        sa.Column("container_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=True),
+        sa.Column("value_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", lxc_manager.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["container_id"],
+            ["containers.id"],
+            name=op.f("fk_container_credentials_container_id_containers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_container_credentials")),
+        sa.UniqueConstraint("container_id", "name", name="container_name"),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("container_credentials")
+    op.drop_table("deployment_events")
+    with op.batch_alter_table("containers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_containers_node_id"))
+
+    op.drop_table("containers")
+    with op.batch_alter_table("deployments", schema=None) as batch_op:
+        batch_op.drop_index("ix_deployments_status_updated")
+        batch_op.drop_index(batch_op.f("ix_deployments_node_id"))
+        batch_op.drop_index(batch_op.f("ix_deployments_created_by"))
+
+    op.drop_table("deployments")
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
 
