@@ -1,0 +1,1 @@
+"""Deployments: build a container from a template revision on a node (plan, store, run, follow)."""
