@@ -71,8 +71,11 @@ class SSHTarget:
         self.pinned_key()  # fail early on a malformed pin
 
     def pinned_key(self) -> asyncssh.SSHKey:
+        if not isinstance(self.host_key, str):
+            raise ValueError("host_key must be an OpenSSH public key line")
         line = self.host_key.strip()
-        for candidate in (line, line.split(None, 1)[-1]):  # bare key line, or known_hosts "HOST KEYTYPE BASE64"
+        # A bare key line, or a known_hosts line "HOSTS KEYTYPE BASE64".
+        for candidate in (line, *line.split(None, 1)[1:]):
             try:
                 return asyncssh.import_public_key(candidate)
             except (asyncssh.KeyImportError, ValueError):

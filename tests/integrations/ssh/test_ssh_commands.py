@@ -1,0 +1,133 @@
+"""Command building (argv → one shell string → the same argv), pct argv builders, error mapping, target repr."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ssh_servers import new_key, public_line
+
+from lxc_manager.integrations.ssh import (
+    PctError,
+    PctLocked,
+    PctNotFound,
+    PctNotRunning,
+    SSHCommandError,
+    SSHTarget,
+    build_command,
+    format_env_file,
+    pct_exec_argv,
+)
+from lxc_manager.integrations.ssh.commands import ENV_FILE_LOADER, pct_pull_argv, pct_push_argv, pct_status_argv
+from lxc_manager.integrations.ssh.errors import classify_pct_failure
+
+# Any text a command line can carry: everything but NUL and lone surrogates (not encodable as UTF-8).
+ARG = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40)
+SHELLISH = st.sampled_from(["'", '"', "\\", "$", "`", ";", "|", "&", "\n", "*", " ", "-", "--", "$(id)", "~", "#"])
+ARGV = st.lists(st.one_of(ARG, SHELLISH, st.lists(SHELLISH, max_size=6).map("".join)), min_size=1, max_size=12)
+
+
+@given(ARGV)
+def test_shlex_split_of_built_command_is_argv(argv: list[str]) -> None:
+    assert shlex.split(build_command(argv)) == argv
+
+
+@settings(max_examples=60, deadline=None)
+@given(ARGV)
+def test_a_real_posix_shell_splits_the_built_command_back_into_argv(argv: list[str]) -> None:
+    # What sshd does with the command: `$SHELL -c STRING`. printf prints each argument NUL-terminated.
+    output = subprocess.run(["/bin/sh", "-c", build_command(["printf", "%s\\0", *argv])], capture_output=True,
+                            check=True).stdout  # fmt: skip
+    assert output.decode().split("\0")[:-1] == argv
+
+
+def test_build_command_refuses_what_cannot_be_an_argument() -> None:
+    for bad in ("echo hi", b"echo", [], ["echo", "a\x00b"], ["echo", "\udcff"], ["echo", 3]):
+        with pytest.raises(ValueError):
+            build_command(bad)  # type: ignore[arg-type]
+
+
+def test_pct_exec_argv_separates_pct_options_from_the_command() -> None:
+    assert pct_exec_argv(100, ["apt-get", "install", "-y", "x;touch /tmp/p"]) == [
+        "pct", "exec", "100", "--", "apt-get", "install", "-y", "x;touch /tmp/p"]  # fmt: skip
+    assert pct_exec_argv(999_999_999, ["true"], env_file="/root/.env") == [
+        "pct", "exec", "999999999", "--", "/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", "/root/.env", "true"]  # fmt: skip
+    for vmid in (99, 1_000_000_000, -1, True, "100", 100.0):
+        with pytest.raises(ValueError):
+            pct_exec_argv(vmid, ["true"])  # type: ignore[arg-type]
+    for argv in ([], ["-oProxyCommand=touch /tmp/x"], ["--help"]):
+        with pytest.raises(ValueError):
+            pct_exec_argv(100, argv)
+    with pytest.raises(ValueError):
+        pct_exec_argv(100, ["true"], env_file="--rcfile")
+
+
+def test_pct_push_pull_status_argv() -> None:
+    assert pct_push_argv(101, "/tmp/d/f", "/etc/app.conf", perms=0o640, user="www-data", group="0") == [
+        "pct", "push", "101", "/tmp/d/f", "/etc/app.conf", "--perms", "0640", "--user", "www-data",
+        "--group", "0"]  # fmt: skip
+    assert pct_pull_argv(101, "/etc/hostname", "/tmp/d/h") == ["pct", "pull", "101", "/etc/hostname", "/tmp/d/h"]
+    assert pct_status_argv(123) == ["pct", "status", "123"]
+    for source, dest in (("-perms", "/x"), ("/x", "--user=root"), ("rel/path", "/x"), ("/x", "/a\nb")):
+        with pytest.raises(ValueError):
+            pct_push_argv(101, source, dest)
+    for user in ("root; rm -rf /", "-x", "", "a b"):
+        with pytest.raises(ValueError):
+            pct_push_argv(101, "/a", "/b", user=user)
+    for perms in (-1, 0o10000, True):
+        with pytest.raises(ValueError):
+            pct_push_argv(101, "/a", "/b", perms=perms)
+
+
+def test_env_file_is_sourced_verbatim_by_a_real_shell(tmp_path: pytest.TempPathFactory) -> None:
+    values = {"PLAIN": "v", "TRICKY": "a'b\"c $(touch /tmp/nope) `id` \\ \n end", "EMPTY": ""}
+    path = tmp_path / "env"  # type: ignore[operator]
+    path.write_bytes(format_env_file(values))
+    script = build_command(["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", str(path), "/bin/sh", "-c",
+                            'printf "%s\\0" "$PLAIN" "$TRICKY" "$EMPTY"'])  # fmt: skip
+    output = subprocess.run(["/bin/sh", "-c", script], capture_output=True, check=True).stdout
+    assert output.decode().split("\0")[:-1] == list(values.values())
+    for name in ("1X", "A-B", "A B", ""):
+        with pytest.raises(ValueError):
+            format_env_file({name: "x"})
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "stderr", "expected"),
+    [
+        (["pct", "status", "105"], 2, "Configuration file 'nodes/pve1/lxc/105.conf' does not exist\n", PctNotFound),
+        (["pct", "exec", "105", "--", "true"], 2, "Configuration file 'nodes/pve/lxc/105.conf' does not exist\n",
+         PctNotFound),
+        (["pct", "exec", "100", "--", "true"], 255, "CT 100 not running\n", PctNotRunning),
+        (["pct", "exec", "100", "--", "true"], 1, "lxc-attach: 100: ../src/lxc/attach.c: get_attach_context: 405 "
+         "Connection refused - Failed to get init pid\n", PctNotRunning),
+        (["pct", "push", "100", "/a", "/b"], 255, "can only push files to a running CT\n", PctNotRunning),
+        (["pct", "push", "100", "/a", "/b"], 255, "CT is locked (backup)\n", PctLocked),
+        (["pct", "push", "100", "/a", "/b"], 255, "failed to open /a for reading\n", PctError),
+        (["pct", "exec", "100", "--", "apt-get", "install", "x"], 100, "E: Unable to locate package x\n",
+         SSHCommandError),
+    ],
+)  # fmt: skip
+def test_pct_failures_are_classified(argv: list[str], status: int, stderr: str, expected: type) -> None:
+    error = classify_pct_failure(argv, status, stderr)
+    assert type(error) is expected
+    assert (error.argv, error.exit_status, error.stderr_tail) == (argv, status, stderr)
+
+
+def test_target_repr_redacts_the_private_key_and_validates_the_pin() -> None:
+    client, host = new_key(), new_key()
+    pem = client.export_private_key().decode()
+    target = SSHTarget("10.0.0.5", 22, "root", pem, public_line(host))
+    for text in (repr(target), str(target), f"{target}"):
+        assert "PRIVATE KEY" not in text and pem.splitlines()[1] not in text and "redacted" in text
+    assert target.host_key_fingerprint.startswith("SHA256:")
+    known_hosts_line = SSHTarget("10.0.0.5", 22, "root", pem, f"pve1,10.0.0.5 {public_line(host)}")
+    assert known_hosts_line.pinned_key() == target.pinned_key()
+    for bad_pin in ("", "not a key", "ssh-ed25519 AAAAnotbase64"):
+        with pytest.raises(ValueError):
+            SSHTarget("10.0.0.5", 22, "root", pem, bad_pin)
+    with pytest.raises(ValueError):
+        SSHTarget("10.0.0.5", 0, "root", pem, public_line(host))
