@@ -22,9 +22,9 @@ async def test_unknown_path_uses_error_shape(client: httpx.AsyncClient) -> None:
     assert response.json() == {"error": "not_found", "detail": "Not Found"}
 
 
-async def test_nul_in_url_is_a_clear_400(client: httpx.AsyncClient) -> None:
+async def test_nul_in_url_is_a_clear_422(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/audit", params={"action": "a\x00b"})
-    assert response.status_code == 400
-    assert response.json()["error"] == "bad_request"
+    assert response.status_code == 422
+    assert response.json()["error"] == "validation_error"
     response = await client.get("/api/v1/templates/a%00b")
-    assert response.status_code == 400
+    assert response.status_code == 422

@@ -31,11 +31,11 @@ def _has_nul(scope: Scope) -> bool:
 
 
 async def _reject_nul(send: Send) -> None:
-    body = json.dumps(error_body("bad_request", "NUL characters are not allowed in the URL")).encode()
+    body = json.dumps(error_body("validation_error", "NUL characters are not allowed in the URL")).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 400,
+            "status": 422,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )
