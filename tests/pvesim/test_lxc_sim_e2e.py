@@ -6,6 +6,7 @@ mandatory under CI=true.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -65,7 +66,20 @@ async def test_api_create_start_then_pct_runs_in_a_real_container(sim_lxc: tuple
     assert started["exitstatus"] == "OK", started
     backend = pve.sim.backend
     assert isinstance(backend, LxcContainerBackend)
-    assert (await backend.wait_for_ipv4(VMID, within=60)).startswith("10.0.3.")
+    address = await backend.wait_for_ipv4(VMID, within=60)
+    assert address.startswith("10.0.3.")
+    # The API's /interfaces reports the CT's real address and the MAC the simulator assigned in net0.
+    config = await pve.data("GET", f"/nodes/pve1/lxc/{VMID}/config")
+    mac = next(part.split("=")[1] for part in config["net0"].split(",") if part.startswith("hwaddr="))
+    eth0 = next(nic for nic in await pve.data("GET", f"/nodes/pve1/lxc/{VMID}/interfaces") if nic["name"] == "eth0")
+    assert eth0["inet"].split("/")[0] == address and eth0["hwaddr"] == mac.lower()
+    # The create parameters took effect: unprivileged (root is host uid 100000) with a 512 MiB memory limit.
+    pid = (await backend.stats(VMID))["pid"]
+    status = await asyncio.to_thread(Path(f"/proc/{pid}/status").read_text)
+    assert status.split("Uid:")[1].split()[0] == "100000"
+    read_limit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"
+    limit = await conn.run(f"pct exec {VMID} -- sh -c '{read_limit}'")
+    assert int(limit.stdout) == 512 * 1024 * 1024
 
     release = await conn.run(f"pct exec {VMID} -- cat /etc/os-release")
     assert release.exit_status == 0 and 'VERSION_ID="12"' in release.stdout
