@@ -28,10 +28,19 @@ async def boot(sim: Simulator, guest: Guest, ctx: TaskContext) -> None:
     guest.frozen = False
     guest.started_at = time.time()
     guest.pid = 400_000 + guest.vmid % 100_000 + random.Random(guest.started_at).randrange(1000)  # noqa: S311
+    addresses: list[dict[str, str]] = []
     for key in sorted(k for k in guest.config if NET_KEY_RE.match(k)):
-        bridge = re.search(r"bridge=([^,]+)", str(guest.config[key]))
-        if bridge and "ip=dhcp" in str(guest.config[key]):
-            sim.cluster.lease(guest.vmid, key, node.bridges[bridge.group(1)])
+        fields = dict(part.split("=", 1) for part in str(guest.config[key]).split(",") if "=" in part)
+        lan = node.bridges.get(fields.get("bridge", ""))
+        ip, gateway = fields.get("ip", ""), fields.get("gw", "")
+        if lan is not None and ip == "dhcp":
+            ip = f"{sim.cluster.lease(guest.vmid, key, lan)}/{lan.network.prefixlen}"
+            gateway = str(lan.gateway)
+        if "/" in ip:
+            addresses.append({"name": fields.get("name", key), "inet": ip, "gateway": gateway})
+    configure = getattr(sim.backend, "network_up", None)
+    if configure is not None:  # the memory sandbox shows the simulated addresses to `ip` inside the CT
+        await configure(guest.vmid, addresses)
 
 
 async def halt(sim: Simulator, guest: Guest, ctx: TaskContext) -> None:

@@ -29,7 +29,7 @@ from lxc_manager.core.logging import get_logger
 log = get_logger(__name__)
 
 SHIMMED = ("apt-get", "apt", "dpkg", "dpkg-query", "systemctl", "ss", "useradd", "adduser", "usermod", "chpasswd",
-           "id", "curl", "wget")  # fmt: skip
+           "id", "curl", "wget", "ip", "getent")  # fmt: skip
 CT_PATH = "/.pvesim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 Output = Callable[[bytes], Awaitable[None]]
 
@@ -182,6 +182,16 @@ class MemoryBackend:
     async def start(self, vmid: int) -> None:
         # Booting activates enabled units; stopping deactivates everything (like systemd in a real CT).
         await asyncio.to_thread(self._update_services, vmid, True)
+
+    def _set_network(self, vmid: int, addresses: list[dict[str, str]]) -> None:
+        path = self._require(vmid) / ".pvesim/state.json"
+        state = json.loads(path.read_text())
+        state["network"] = addresses
+        path.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+    async def network_up(self, vmid: int, addresses: list[dict[str, str]]) -> None:
+        """The CT's addresses after boot (``[{name, inet, gateway}]``), shown by the ``ip`` shim."""
+        await asyncio.to_thread(self._set_network, vmid, addresses)
 
     async def stop(self, vmid: int) -> None:
         await asyncio.to_thread(self._update_services, vmid, False)

@@ -54,3 +54,17 @@ def register(sub: Any) -> None:
     sim.add_argument("--schema", default=None, help="path to apidata.json (default $LXCM_PVE_SCHEMA or "
                      "../shared/pve-api/apidata.json)")  # fmt: skip
     sim.set_defaults(func=_run)
+
+    host = sub.add_parser("pve-cli", help="pct/pvesh/pveam/pvesm on a node of a running simulator (see its bin/)")
+    host.add_argument("--state-dir", required=True, help="the simulator's --state-dir (holds connection.json)")
+    host.add_argument("--node", default=None, help="the node whose shell this is (default $LXCM_PVE_NODE or the first)")
+    host.add_argument("tool", choices=["pct", "pvesh", "pveam", "pvesm"])
+    host.add_argument("args", nargs=argparse.REMAINDER, help="the tool's own arguments, in PVE's syntax")
+    host.set_defaults(func=_host_cli)
+
+
+def _host_cli(args: argparse.Namespace) -> int:
+    from lxc_manager.pvesim.hostcli.main import main
+
+    node = ["--node", args.node] if args.node else []
+    return main(["--state-dir", args.state_dir, *node, args.tool, *args.args])

@@ -30,8 +30,9 @@ from lxc_manager.pvesim.acl import AclEntry, ApiToken, privileges_for
 from lxc_manager.pvesim.app import create_app
 from lxc_manager.pvesim.backend import ContainerBackend, MemoryBackend
 from lxc_manager.pvesim.core import SimConfig, Simulator
+from lxc_manager.pvesim.hostcli.shims import write_shims
 from lxc_manager.pvesim.reason import install as install_reason_phrases
-from lxc_manager.pvesim.schema import ApiSchema
+from lxc_manager.pvesim.schema import ApiSchema, resolve_schema_path
 from lxc_manager.pvesim.ssh import start_ssh
 
 log = get_logger(__name__)
@@ -195,6 +196,8 @@ async def serve(config: SimConfig, host: str, port: int, ssh_port: int, schema_p
             "nodes": {name: {"host": host, "port": p} for name, (_, p) in ssh_servers.items()},
         },
         "pid": os.getpid(),
+        "schema_path": str(resolve_schema_path(schema_path).resolve()),
+        "cli_dir": str(write_shims(state_dir).resolve()),  # pct/pvesh/pveam/pvesm for this machine's shell
     }  # fmt: skip
     target = state_dir / "connection.json"
     tmp = target.with_suffix(".tmp")

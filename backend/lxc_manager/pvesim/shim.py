@@ -8,10 +8,14 @@ for example, ``systemctl is-active nginx`` answers ``active`` after ``apt-get in
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import shlex
 import sys
 import time
+import urllib.parse
+import zlib
 from typing import Any
 
 # Packages that bring a service, with the TCP ports it listens on once active.
@@ -72,7 +76,9 @@ def unit_known(state: dict[str, Any], unit: str) -> bool:
 
 def apt(argv: list[str]) -> int:
     state = load_state()
-    words = [a for a in argv if not a.startswith("-")]
+    # -o/-c/-t take a value (``-o Dpkg::Options::=--force-confold``): it is neither the action nor a package.
+    valued = {"-o", "--option", "-c", "--config-file", "-t", "--target-release"}
+    words = [a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] not in valued)]
     if not words:
         err("E: No command given")
         return 100
@@ -187,13 +193,127 @@ def systemctl(argv: list[str]) -> int:
     return code
 
 
-def ss(argv: list[str]) -> int:
-    state = load_state()
-    out("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process")
+def unit_ports(unit: str) -> list[int]:
+    """TCP ports a custom unit listens on, read from its ExecStart: ``--port N``, ``-p N``, ``HOST:N`` or a bare N."""
+    for folder in ("etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"):
+        try:
+            with open(os.path.join(ROOT, folder, unit + ".service"), encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        ports: list[int] = []
+        for line in lines:
+            if not line.startswith("ExecStart="):
+                continue
+            words = shlex.split(line.partition("=")[2].lstrip("-@+!:"))
+            for index, word in enumerate(words[1:], start=1):
+                value = word.rsplit("=", 1)[-1].rsplit(":", 1)[-1]
+                option_value = words[index - 1] in {"--port", "-p", "--listen-port"}
+                if value.isdigit() and 0 < int(value) < 65536 and (option_value or not word.startswith("-")):
+                    ports.append(int(value))
+        return ports
+    return []
+
+
+def active_ports(state: dict[str, Any]) -> dict[int, str]:
+    """Listening TCP port → service name, for every active service (package table first, else its unit file)."""
+    ports: dict[int, str] = {}
     for name, svc in sorted(state["services"].items()):
         if svc.get("active"):
-            for port in svc.get("ports", []):
-                out(f'LISTEN 0      511          0.0.0.0:{port}      0.0.0.0:*     users:(("{name}"))')
+            for port in svc.get("ports") or unit_ports(name):
+                ports[int(port)] = name
+    return ports
+
+
+def ss(argv: list[str]) -> int:
+    """``ss -ltn`` with ``-H`` (no header) and a ``sport = :N`` filter; only TCP listeners of active services."""
+    state = load_state()
+    wanted: int | None = None
+    if "sport" in argv:
+        text = " ".join(argv[argv.index("sport") + 1 :]).lstrip("= ").lstrip(":")
+        wanted = int(text) if text.isdigit() else None
+    if "-H" not in argv and "--no-header" not in argv:
+        out("State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process")
+    udp_only = any(a.startswith("-") and not a.startswith("--") and "u" in a and "t" not in a for a in argv)
+    for port, name in sorted(active_ports(state).items()):
+        if not udp_only and wanted in (None, port):
+            out(f'LISTEN 0      511          0.0.0.0:{port}      0.0.0.0:*     users:(("{name}"))')
+    return 0
+
+
+def ip_cmd(argv: list[str]) -> int:
+    """``ip [-4] [-o] addr show [scope global]`` and ``ip route [show default]`` from the simulated lease."""
+    nets = load_state().get("network", [])
+    words = [a for a in argv if not a.startswith("-")]
+    obj = words[0] if words else ""
+    if obj in {"a", "addr", "address"}:
+        entries = [] if "global" in words else [{"name": "lo", "inet": "127.0.0.1/8", "scope": "host"}]
+        entries += [{**net, "scope": "global"} for net in nets]
+        for index, net in enumerate(entries, start=1):
+            iface = ipaddress.ip_interface(net["inet"])
+            brd = "" if net["name"] == "lo" else f" brd {iface.network.broadcast_address}"
+            label = "" if net["name"] == "lo" else f" {net['name']}"
+            tail = "valid_lft forever preferred_lft forever"
+            if "-o" in argv:
+                out(f"{index}: {net['name']}    inet {net['inet']}{brd} scope {net['scope']}{label}\\       {tail}")
+            else:
+                out(f"{index}: {net['name']}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n"
+                    f"    inet {net['inet']}{brd} scope {net['scope']}{label}\n       {tail}")  # fmt: skip
+        return 0
+    if obj in {"r", "ro", "route"}:
+        for net in nets:
+            if net.get("gateway"):
+                out(f"default via {net['gateway']} dev {net['name']}")
+        if "default" not in words:
+            for net in nets:
+                iface = ipaddress.ip_interface(net["inet"])
+                out(f"{iface.network} dev {net['name']} proto kernel scope link src {iface.ip}")
+        return 0
+    err(f'Object "{obj}" is unknown, try "ip help".' if obj else "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }")
+    return 255
+
+
+def getent(argv: list[str]) -> int:
+    """``getent hosts|passwd|group NAME``: the CT's own files; other host names get a stable TEST-NET-2 address
+    (the sandbox pretends the network works, like the apt shim)."""
+    if len(argv) < 2:
+        err("Usage: getent [OPTION...] database [key ...]")
+        return 1
+    database, key = argv[0], argv[1]
+    files = {"hosts": "etc/hosts", "passwd": "etc/passwd", "group": "etc/group"}
+    if database not in files:
+        err(f"Unknown database: {database}")
+        return 1
+    try:
+        with open(os.path.join(ROOT, files[database]), encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        fields = line.split() if database == "hosts" else line.split(":")
+        if (database == "hosts" and key in fields[1:]) or (database != "hosts" and fields[:1] == [key]):
+            out(line)
+            return 0
+    if database == "hosts" and "." in key:
+        out(f"198.51.100.{zlib.crc32(key.encode()) % 254 + 1}    {key}")
+        return 0
+    return 2
+
+
+def curl(argv: list[str]) -> int:
+    """Answers for the CT's own active services (127.0.0.1, localhost or its address); anything else has no network."""
+    url = next((a for a in reversed(argv) if a.startswith(("http://", "https://"))), "")
+    parsed = urllib.parse.urlsplit(url)
+    own = {"127.0.0.1", "localhost", "::1"} | {net["inet"].split("/")[0] for net in load_state().get("network", [])}
+    if parsed.hostname not in own:
+        return no_network("curl")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if port not in active_ports(load_state()):
+        err(f"curl: (7) Failed to connect to {parsed.hostname} port {port} after 0 ms: Couldn't connect to server")
+        return 7
+    if "-o" in argv and argv.index("-o") + 1 < len(argv) and argv[argv.index("-o") + 1] != "/dev/null":
+        with open(argv[argv.index("-o") + 1], "w", encoding="utf-8"):
+            pass  # the simulated service answers 200 with an empty body
     return 0
 
 
@@ -267,13 +387,14 @@ def no_network(name: str) -> int:
 COMMANDS = {
     "apt-get": apt, "apt": apt, "dpkg": dpkg, "dpkg-query": dpkg, "systemctl": systemctl, "ss": ss,
     "useradd": useradd, "adduser": useradd, "usermod": usermod, "chpasswd": chpasswd, "id": id_cmd,
+    "ip": ip_cmd, "getent": getent, "curl": curl,
 }  # fmt: skip
 
 
 def main() -> int:
     name, argv = sys.argv[1], sys.argv[2:]
     record(name, argv)
-    if name in {"curl", "wget"}:
+    if name == "wget":
         return no_network(name)
     return COMMANDS[name](argv)
 
