@@ -1,0 +1,65 @@
+"""Recording containers and their credentials. Credential values are AES-GCM encrypted, bound to their row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lxc_manager.containers.repository import ContainerRepository
+from lxc_manager.core.config import Settings
+from lxc_manager.core.crypto import load_keyring, secret_context
+from lxc_manager.core.models import new_id
+from lxc_manager.models import Container, ContainerCredential, Deployment
+
+CREDENTIAL_TABLE = "container_credentials"
+CREDENTIAL_COLUMN = "value"
+
+
+def credential_context(credential_id: str) -> bytes:
+    return secret_context(CREDENTIAL_TABLE, credential_id, CREDENTIAL_COLUMN)
+
+
+async def upsert_for_deployment(db: AsyncSession, deployment: Deployment, *, status: str, **fields: Any) -> Container:
+    """The container row of ``deployment`` (one per deployment; a re-run updates it). Flushes only."""
+    if deployment.vmid is None or deployment.pve_node is None:
+        raise ValueError("a container is recorded only once the deployment has a vmid")
+    repo = ContainerRepository(db)
+    container = await repo.by_deployment(deployment.id)
+    if container is None:
+        container = Container(
+            id=new_id(),
+            deployment_id=deployment.id,
+            node_id=deployment.node_id,
+            pve_node=deployment.pve_node,
+            vmid=deployment.vmid,
+            hostname=deployment.hostname or deployment.template_name,
+            template_name=deployment.template_name,
+            template_revision=deployment.template_revision,
+        )
+        repo.add(container)
+    container.ip_address = deployment.ip_address
+    container.status = status
+    for name, value in fields.items():
+        setattr(container, name, value)
+    await repo.flush()
+    return container
+
+
+async def store_credential(
+    db: AsyncSession, settings: Settings, container: Container, name: str, value: str, description: str | None
+) -> ContainerCredential:
+    """Encrypt and store (or replace) one captured credential; the plaintext is never stored or logged."""
+    repo = ContainerRepository(db)
+    credential = await repo.credential(container.id, name)
+    if credential is None:
+        credential = ContainerCredential(id=new_id(), container_id=container.id, name=name, value_enc=b"")
+        repo.add(credential)
+    credential.description = description
+    credential.value_enc = load_keyring(settings).encrypt(value, credential_context(credential.id))
+    await repo.flush()
+    return credential
+
+
+def reveal_credential(settings: Settings, credential: ContainerCredential) -> str:
+    return load_keyring(settings).decrypt_text(credential.value_enc, credential_context(credential.id))

@@ -1,0 +1,174 @@
+"""What one pipeline run holds: ids, the lease, clients, the resolved template, and the journal helpers.
+
+Every DB write is its own short unit of work that first re-checks the lease (``lease.hold``): no transaction is
+ever held across a network call (SQLite has one writer), and a worker that lost its lease writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lxc_manager.core.config import Settings
+from lxc_manager.core.db import unit_of_work
+from lxc_manager.core.logging import get_logger
+from lxc_manager.core.models import utcnow
+from lxc_manager.deployments.pipeline import lease
+from lxc_manager.deployments.pipeline.errors import Cancelled
+from lxc_manager.deployments.pipeline.options import PipelineOptions
+from lxc_manager.deployments.secrets import secret_inputs
+from lxc_manager.events.publisher import emit
+from lxc_manager.integrations.proxmox import ProxmoxClient
+from lxc_manager.integrations.ssh import SSHNodeClient, SSHTarget
+from lxc_manager.models import Deployment
+from lxc_manager.nodes.connection import NodeConnection
+from lxc_manager.templates.resolve import SECRET_MASK, ResolvedTemplate
+
+log = get_logger(__name__)
+
+STAMP_TAG = "lxcm"
+DESCRIPTION_MARKER = "lxcm-deployment:"
+MIN_MASKED_SECRET = 4  # shorter values would mask ordinary words in log lines
+
+
+def deployment_tag(deployment_id: str) -> str:
+    return f"lxcm-{deployment_id.replace('-', '')[:12]}"
+
+
+def stamp_description(deployment_id: str) -> str:
+    return f"Managed by LXC Template Manager. Do not edit the next line.\n{DESCRIPTION_MARKER} {deployment_id}\n"
+
+
+def is_stamped(description: str | None, deployment_id: str) -> bool:
+    """True when the live config says this CT was created by this deployment."""
+    return any(line.strip() == f"{DESCRIPTION_MARKER} {deployment_id}" for line in (description or "").splitlines())
+
+
+@dataclass
+class Run:
+    deployment_id: str
+    owner: str
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    options: PipelineOptions
+    node: NodeConnection
+    template: ResolvedTemplate
+    secrets: dict[str, str] = field(repr=False)
+    pve: ProxmoxClient
+    pve_node: str
+    vmid: int | None = None
+    ip_address: str | None = None
+    phase: str = "create"
+    _ssh: SSHNodeClient | None = None
+    _log_buffer: list[tuple[str, str, str]] = field(default_factory=list)
+    _log_first_at: float | None = None
+
+    @property
+    def secret_inputs(self) -> dict[str, str]:
+        """Secret template inputs by input name (the root password is not one)."""
+        return secret_inputs(self.secrets)
+
+    # ---- transactions ----------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[tuple[AsyncSession, Deployment]]:
+        """A unit of work with the lease re-checked and the fresh deployment row (raises LeaseLost)."""
+        async with unit_of_work(self.sessionmaker) as db:
+            deployment = await lease.hold(db, self.deployment_id, self.owner, self.options.lease_ttl_s)
+            yield db, deployment
+
+    async def record(self, **data: Any) -> None:
+        """Merge ``data`` into the current phase's record (``phases[phase].data``)."""
+        async with self.step() as (_, deployment):
+            set_phase_data(deployment, self.phase, data)
+
+    async def event(self, type: str, *, status: str | None = None, message: str = "", **data: Any) -> None:
+        await self.flush_logs()
+        async with self.step() as (db, deployment):
+            await emit(db, deployment, type, phase=self.phase, status=status, message=message, data=data or None)
+
+    async def info(self, message: str, **data: Any) -> None:
+        await self.event("log", status="info", message=message, **data)
+
+    # ---- streamed output -------------------------------------------------------------------------------------
+    def mask(self, text: str) -> str:
+        for value in self.secrets.values():
+            if len(value) >= MIN_MASKED_SECRET and value in text:
+                text = text.replace(value, SECRET_MASK)
+        return text
+
+    async def on_line(self, stream: str, line: str) -> None:
+        """``SSHNodeClient`` line callback: buffer, then persist in batches (one transaction per batch)."""
+        self._log_buffer.append((self.phase, stream, self.mask(line.rstrip("\r\n"))))
+        if self._log_first_at is None:
+            self._log_first_at = time.monotonic()
+        full = len(self._log_buffer) >= self.options.log_flush_lines
+        if full or time.monotonic() - self._log_first_at >= self.options.log_flush_interval_s:
+            await self.flush_logs()
+
+    async def flush_logs(self) -> None:
+        if not self._log_buffer:
+            return
+        lines, self._log_buffer, self._log_first_at = self._log_buffer, [], None
+        async with self.step() as (db, deployment):
+            for phase, stream, text in lines:
+                await emit(db, deployment, "log", phase=phase, status=stream, message=text)
+
+    # ---- cancel ----------------------------------------------------------------------------------------------
+    async def check_cancel(self) -> None:
+        """Cooperative cancel: called at phase boundaries and between commands (also renews the lease)."""
+        await self.flush_logs()
+        async with self.step() as (_, deployment):
+            if deployment.cancel_requested:
+                raise Cancelled()
+
+    # ---- SSH -------------------------------------------------------------------------------------------------
+    async def ssh(self) -> SSHNodeClient:
+        if self._ssh is None:
+            from lxc_manager.deployments.pipeline.errors import PipelineError
+
+            node = self.node
+            if not node.ssh_private_key or not node.ssh_host_key:
+                raise PipelineError(
+                    "ssh_not_configured",
+                    f"node {node.name!r} has no SSH key or pinned host key; provisioning needs both",
+                )
+            target = SSHTarget(node.ssh_host, node.ssh_port, node.ssh_user, node.ssh_private_key, node.ssh_host_key)
+            client = SSHNodeClient(target, command_timeout=self.options.command_timeout_s)
+            await client.connect()
+            self._ssh = client
+        return self._ssh
+
+    async def close(self) -> None:
+        if self._ssh is not None:
+            try:
+                await self._ssh.cleanup()
+            except Exception as exc:  # the private dir is best-effort housekeeping
+                log.warning("ssh_cleanup_failed", deployment_id=self.deployment_id, error=type(exc).__name__)
+            await self._ssh.close()
+            self._ssh = None
+        await self.pve.aclose()
+
+
+def phase_record(deployment: Deployment, phase: str) -> dict[str, Any]:
+    return dict((deployment.phases or {}).get(phase) or {})
+
+
+def set_phase_record(deployment: Deployment, phase: str, record: dict[str, Any]) -> None:
+    phases = dict(deployment.phases or {})
+    phases[phase] = record
+    deployment.phases = phases  # a new dict: plain JSON columns do not track in-place changes
+
+
+def set_phase_data(deployment: Deployment, phase: str, data: dict[str, Any]) -> None:
+    record = phase_record(deployment, phase)
+    record["data"] = {**(record.get("data") or {}), **data}
+    set_phase_record(deployment, phase, record)
+
+
+def now_iso() -> str:
+    return utcnow().isoformat()

@@ -1,0 +1,86 @@
+"""The DB lease that lets exactly one worker run a deployment at a time.
+
+A lease is (``lease_owner``, ``lease_expires_at``, ``lease_version``). It is claimed by compare-and-set on
+``lease_version`` (the UPDATE matches only the version we read, so of two racing workers exactly one wins), renewed
+by a heartbeat, and every write of the pipeline first re-checks it inside the same transaction (``hold``), so a
+worker that stalled past its TTL cannot overwrite the work of the worker that took over.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lxc_manager.core.models import utcnow
+from lxc_manager.deployments.pipeline.errors import LeaseLost
+from lxc_manager.models import Deployment
+
+
+async def try_acquire(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> bool:
+    """Claim the deployment for ``owner`` when it is free, expired or already ours. Flushes; the caller commits."""
+    now = utcnow()
+    row = (
+        await db.execute(
+            select(Deployment.lease_owner, Deployment.lease_expires_at, Deployment.lease_version).where(
+                Deployment.id == deployment_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    current_owner, expires_at, version = row
+    if current_owner not in (None, owner) and expires_at is not None and expires_at > now:
+        return False
+    result = await db.execute(
+        update(Deployment)
+        .where(Deployment.id == deployment_id, Deployment.lease_version == version)
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=ttl),
+            lease_version=version + 1,
+            heartbeat_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def renew(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> bool:
+    """Extend our lease; False when it is no longer ours (expired and taken, or released)."""
+    now = utcnow()
+    result = await db.execute(
+        update(Deployment)
+        .where(
+            Deployment.id == deployment_id,
+            Deployment.lease_owner == owner,
+            or_(Deployment.lease_expires_at.is_(None), Deployment.lease_expires_at > now),
+        )
+        .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def hold(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> Deployment:
+    """Inside a unit of work: renew the lease (write-locking the row) and return the fresh deployment row.
+
+    Raises LeaseLost when the lease is not ours any more, so the caller's writes roll back.
+    """
+    if not await renew(db, deployment_id, owner, ttl):
+        raise LeaseLost(f"deployment {deployment_id} is leased by another worker")
+    deployment = await db.get(Deployment, deployment_id, populate_existing=True)
+    if deployment is None:
+        raise LeaseLost(f"deployment {deployment_id} disappeared")
+    return deployment
+
+
+async def release(db: AsyncSession, deployment_id: str, owner: str) -> bool:
+    result = await db.execute(
+        update(Deployment)
+        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

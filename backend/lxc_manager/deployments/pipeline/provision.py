@@ -1,0 +1,175 @@
+"""The *provision* phase over SSH (``pct exec``/``pct push``), plus the hooks that run at fixed points.
+
+Every command is an argument list (``integrations.ssh`` joins it with ``shlex.join``), user text never becomes
+shell code; secret inputs reach scripts only as 0600 files named by ``INPUT_<NAME>_FILE``. A snapshot taken
+before the first attempt lets a retry start again from a clean container.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from lxc_manager.deployments.pipeline.context import Run, phase_record
+from lxc_manager.deployments.pipeline.errors import PipelineError
+from lxc_manager.integrations.proxmox import ProxmoxError
+from lxc_manager.integrations.ssh import SSHCommandError, format_env_file
+from lxc_manager.integrations.ssh.commands import ENV_FILE_LOADER
+from lxc_manager.templates.format import HookEvent
+from lxc_manager.templates.resolve import ResolvedHook, is_secret
+
+SNAPSHOT = "lxcm-pre-provision"
+WORK_DIR = "/root/.lxcm"
+ENV_FILE = f"{WORK_DIR}/env"
+SECRETS_DIR = f"{WORK_DIR}/secrets"
+OUTPUT_FILE = f"{WORK_DIR}/outputs"
+APT_ENV = ["env", "DEBIAN_FRONTEND=noninteractive"]
+
+
+def script_environment(run: Run, inputs: dict[str, object]) -> dict[str, str]:
+    """Non-secret inputs as ``INPUT_<NAME>``, secret ones as ``INPUT_<NAME>_FILE`` paths, the output file."""
+    env = {"LXCM_OUTPUT_FILE": OUTPUT_FILE, "LXCM_DEPLOYMENT_ID": run.deployment_id}
+    secret_names = {spec.name for spec in run.template.manifest.inputs if is_secret(spec)}
+    for name, value in inputs.items():
+        if name in secret_names:
+            continue
+        env[f"INPUT_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    for name in secret_names:
+        if name in run.secret_inputs:
+            env[f"INPUT_{name.upper()}_FILE"] = f"{SECRETS_DIR}/{name}"
+    return env
+
+
+async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | None = None) -> None:
+    """One command in the CT, output streamed as log events; cancel is checked before it."""
+    assert run.vmid is not None
+    await run.check_cancel()
+    if what:
+        await run.info(what)
+    node = await run.ssh()
+    try:
+        await node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line)
+    finally:
+        await run.flush_logs()
+
+
+async def _snapshot_or_rollback(run: Run, retry: bool) -> None:
+    assert run.vmid is not None
+    names = {snap.name for snap in await run.pve.lxc_snapshots(run.pve_node, run.vmid)}
+    if SNAPSHOT in names:
+        if retry:
+            await run.info(f"rolling back to snapshot {SNAPSHOT} (clean state for the retry)")
+            upid = await run.pve.lxc_snapshot_rollback(run.pve_node, run.vmid, SNAPSHOT, start=True)
+            await run.pve.wait_task(upid, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s)
+            status = await run.pve.lxc_status(run.pve_node, run.vmid)
+            if status.status != "running":
+                start = await run.pve.lxc_start(run.pve_node, run.vmid)
+                await run.pve.wait_task(
+                    start, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s
+                )
+        await run.record(snapshot=SNAPSHOT)
+        return
+    try:
+        upid = await run.pve.lxc_snapshot_create(
+            run.pve_node, run.vmid, SNAPSHOT, description="before provisioning (LXC Template Manager)"
+        )
+        await run.pve.wait_task(upid, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s)
+    except ProxmoxError as exc:
+        # Storage without snapshot support (dir, some NFS): provisioning still runs, a retry re-runs scripts.
+        await run.info(f"no snapshot ({exc.message[:200]}); a retry re-runs every provisioning step")
+        await run.record(snapshot=None)
+        return
+    await run.record(snapshot=SNAPSHOT)
+    await run.info(f"snapshot {SNAPSHOT} taken")
+
+
+async def _push(run: Run, content: bytes, dest: str, mode: int, owner: str = "root:root") -> None:
+    assert run.vmid is not None
+    node = await run.ssh()
+    user, _, group = owner.partition(":")
+    await run.check_cancel()
+    await node.pct_exec(run.vmid, ["mkdir", "-p", "--", posixpath.dirname(dest)])
+    path = await node.upload(content, "push-file", 0o600)
+    try:
+        await node.pct_push(run.vmid, path, dest, perms=mode, user=user or None, group=group or None)
+    finally:
+        await node.remove(path)
+
+
+async def prepare_workdir(run: Run, inputs: dict[str, object]) -> None:
+    """The CT's private work folder: env file, secret files (0600), empty output file."""
+    assert run.vmid is not None
+    node = await run.ssh()
+    await ct_run(run, ["mkdir", "-p", "-m", "0700", "--", WORK_DIR, SECRETS_DIR])
+    await node.push_secret_file(run.vmid, format_env_file(script_environment(run, inputs)), ENV_FILE)
+    for spec in run.template.manifest.inputs:
+        value = run.secret_inputs.get(spec.name)
+        if is_secret(spec) and value is not None:
+            await node.push_secret_file(run.vmid, value.encode(), f"{SECRETS_DIR}/{spec.name}")
+    await node.push_secret_file(run.vmid, b"", OUTPUT_FILE)
+
+
+async def run_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) -> None:
+    for hook in [h for h in run.template.hooks if h.event == event]:
+        if hook.target == "host":
+            await _host_hook(run, hook, inputs)
+            continue
+        dest = f"{WORK_DIR}/hooks/{hook.name}"
+        await _push(run, hook.content, dest, 0o700)
+        await ct_run(run, [dest], env=True, what=f"hook {event.value}: {hook.name}")
+
+
+async def _host_hook(run: Run, hook: ResolvedHook, inputs: dict[str, object]) -> None:
+    """A host hook on the PVE node: script and env file in the client's private 0700 folder."""
+    await run.check_cancel()
+    await run.info(f"hook {hook.event.value} (host): {hook.name}")
+    node = await run.ssh()
+    env = script_environment(run, inputs)
+    env.pop("LXCM_OUTPUT_FILE", None)
+    secret_paths: list[str] = []
+    for name, value in run.secret_inputs.items():  # secrets as private files on the node as well
+        key = f"INPUT_{name.upper()}_FILE"
+        if key in env:
+            path = await node.upload(value.encode(), f"secret-{name}", 0o600)
+            env[key] = path
+            secret_paths.append(path)
+    if run.vmid is not None:
+        env["LXCM_VMID"] = str(run.vmid)
+    env_path = await node.upload(format_env_file(env), "hook-env", 0o600)
+    script_path = await node.upload(hook.content, f"hook-{hook.name}", 0o700)
+    try:
+        await node.run(["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", env_path, script_path], on_line=run.on_line)
+    finally:
+        await run.flush_logs()
+        for path in [env_path, script_path, *secret_paths]:
+            await node.remove(path)
+
+
+async def phase_provision(run: Run, inputs: dict[str, object]) -> None:
+    async with run.step() as (_, deployment):
+        retry = int(phase_record(deployment, "provision").get("attempts") or 0) > 1
+    await _snapshot_or_rollback(run, retry)
+    await prepare_workdir(run, inputs)
+    await run_hooks(run, HookEvent.pre_provision, inputs)
+    for spec in run.template.files:
+        await run.info(f"file {spec.destination} ({spec.owner}, {spec.mode})")
+        await _push(run, spec.content, spec.destination, int(spec.mode, 8), spec.owner)
+    packages = [p.spec for p in run.template.packages.packages]
+    if run.template.packages.missing_buckets:
+        raise PipelineError(
+            "missing_bucket", f"package bucket(s) missing: {', '.join(run.template.packages.missing_buckets)}"
+        )
+    if packages:
+        await ct_run(run, [*APT_ENV, "apt-get", "update"], what="apt-get update")
+        await ct_run(
+            run,
+            [*APT_ENV, "apt-get", "install", "-y", "--no-install-recommends", *packages],
+            what=f"installing {len(packages)} package(s): {' '.join(packages)}",
+        )
+    for script in run.template.scripts:
+        dest = f"{WORK_DIR}/scripts/{script.name}"
+        await _push(run, script.content, dest, 0o700)
+        try:
+            await ct_run(run, [dest], env=True, what=f"script {script.name}")
+        except SSHCommandError as exc:
+            raise PipelineError("script_failed", f"script {script.name} exited with status {exc.exit_status}") from None
+    await run_hooks(run, HookEvent.post_provision, inputs)
