@@ -17,6 +17,8 @@ from lxc_manager.core.jobs import ArqJobQueue, InProcessJobQueue, JobQueue
 from lxc_manager.core.logging import configure_logging, get_logger
 from lxc_manager.core.middleware import RequestContextMiddleware
 from lxc_manager.core.state import AppState
+from lxc_manager.events.broker import create_broker
+from lxc_manager.events.publisher import bind_broker
 from lxc_manager.health.endpoints import router as health_router
 from lxc_manager.templates.startup import sync_on_startup
 
@@ -49,14 +51,18 @@ async def build_state(settings: Settings) -> AppState:
         jobs = ArqJobQueue(pool)
     else:
         jobs = InProcessJobQueue()
-    state = AppState(settings=settings, engine=engine, sessionmaker=sessionmaker, jobs=jobs, redis=redis)
+    events = create_broker(settings.redis_url)
+    bind_broker(sessionmaker, events)
+    state = AppState(settings=settings, engine=engine, sessionmaker=sessionmaker, jobs=jobs, redis=redis, events=events)
     if isinstance(jobs, InProcessJobQueue):
-        jobs.ctx.update({"state": state, "settings": settings, "sessionmaker": sessionmaker})
+        jobs.ctx.update({"state": state, "settings": settings, "sessionmaker": sessionmaker, "events": events})
     return state
 
 
 async def close_state(state: AppState) -> None:
     await state.jobs.close()
+    if state.events is not None:
+        await state.events.close()
     await state.engine.dispose()
 
 

@@ -10,6 +10,8 @@ from lxc_manager.core.config import get_settings
 from lxc_manager.core.db import create_engine, create_sessionmaker
 from lxc_manager.core.jobs import JOB_REGISTRY, json_deserializer, json_serializer
 from lxc_manager.core.logging import configure_logging, get_logger
+from lxc_manager.events.broker import create_broker
+from lxc_manager.events.publisher import bind_broker
 
 log = get_logger(__name__)
 
@@ -25,10 +27,14 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = engine
     ctx["sessionmaker"] = create_sessionmaker(engine)
+    ctx["events"] = create_broker(settings.redis_url)
+    bind_broker(ctx["sessionmaker"], ctx["events"])
     log.info("worker_startup", jobs=sorted(JOB_REGISTRY))
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("events") is not None:
+        await ctx["events"].close()
     await ctx["engine"].dispose()
 
 

@@ -18,3 +18,4 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     jobs: JobQueue
     redis: Any | None = None  # redis.asyncio.Redis when LXCM_REDIS_URL is set
+    events: Any | None = None  # events.broker.EventBroker (core may not import domains)
