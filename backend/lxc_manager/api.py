@@ -31,3 +31,9 @@ api_router.include_router(templates_router)
 from lxc_manager.buckets.endpoints import router as buckets_router  # noqa: E402
 
 api_router.include_router(buckets_router)
+from lxc_manager.deployments.endpoints import router as deployments_router  # noqa: E402
+
+api_router.include_router(deployments_router)
+from lxc_manager.wizard.endpoints import router as wizard_router  # noqa: E402
+
+api_router.include_router(wizard_router)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lxc_manager.models import Deployment, NodeAccess
+from lxc_manager.models import Container, Deployment, NodeAccess
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class DeploymentRepository:
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         page = query.order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit).offset(offset)
         return (await self.session.scalars(page)).all(), int(total or 0)
+
+    async def container_of(self, deployment_id: str) -> Container | None:
+        query = select(Container).where(Container.deployment_id == deployment_id)
+        return (await self.session.scalars(query)).one_or_none()
 
     def add(self, deployment: Deployment) -> None:
         self.session.add(deployment)

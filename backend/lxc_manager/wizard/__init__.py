@@ -1,0 +1,1 @@
+"""What the deployment wizard needs from a node: storages, bridges, OS templates, a VMID, template defaults."""
