@@ -1,8 +1,9 @@
 """Servers for the SSH client tests: a real OpenSSH ``sshd`` on 127.0.0.1 and the PVE simulator's SSH side.
 
-The sshd runs every command through ``record.sh`` (``ForceCommand``), which appends the exact command line it
-received to ``commands.log`` and then runs it with ``/bin/sh -c`` — what sshd does with the login shell anyway.
-A ``pct`` stand-in on its PATH copies pushed files into ``ct/<vmid>/…`` and runs ``pct exec`` commands directly.
+The sshd listens on two ports. On ``port`` every command goes through ``record.sh`` (``ForceCommand``), which
+appends the exact command line it received to ``commands.log`` and runs it with ``/bin/sh -c`` — what sshd does
+with the login shell anyway; a ``pct`` stand-in on its PATH copies pushed files into ``ct/<vmid>/…`` and runs
+``pct exec`` commands directly. ``plain_port`` runs commands with root's own login shell, as on a PVE node.
 """
 
 from __future__ import annotations
@@ -71,13 +72,16 @@ def _free_port() -> int:
 class OpenSSHServer:
     root: Path
     port: int
+    plain_port: int
     process: subprocess.Popen[bytes]
     host_key: asyncssh.SSHKey
     client_key: asyncssh.SSHKey
 
-    def target(self, *, client_key: asyncssh.SSHKey | None = None, host_key: str | None = None) -> SSHTarget:
+    def target(
+        self, *, client_key: asyncssh.SSHKey | None = None, host_key: str | None = None, plain: bool = False
+    ) -> SSHTarget:
         return SSHTarget(
-            host="127.0.0.1", port=self.port, username="root",
+            host="127.0.0.1", port=self.plain_port if plain else self.port, username="root",
             private_key_pem=(client_key or self.client_key).export_private_key().decode(),
             host_key=host_key or public_line(self.host_key),
         )  # fmt: skip
@@ -141,22 +145,23 @@ def start_openssh(root: Path) -> OpenSSHServer:
     (root / "bin/pct").chmod(0o755)
     last_error = ""
     for _ in range(5):
-        port = _free_port()
+        port, plain_port = _free_port(), _free_port()
         config = root / "sshd_config"
         config.write_text(
-            f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {root}/host_key\nPidFile {root}/sshd.pid\n"
+            f"ListenAddress 127.0.0.1\nPort {port}\nPort {plain_port}\nHostKey {root}/host_key\nPidFile {root}/sshd.pid\n"
             f"AuthorizedKeysFile {root}/authorized_keys\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
-            f"AllowUsers root\nSubsystem sftp {SFTP_SERVER}\nForceCommand {root}/record.sh\nLogLevel VERBOSE\n"
-            "MaxSessions 20\nMaxStartups 50\n"
+            f"AllowUsers root\nSubsystem sftp {SFTP_SERVER}\nLogLevel VERBOSE\nMaxSessions 20\nMaxStartups 50\n"
+            f"Match LocalPort {port}\n  ForceCommand {root}/record.sh\n"
         )
         process = subprocess.Popen([SSHD, "-D", "-f", str(config), "-E", str(root / "sshd.log")])
         for _ in range(200):
             if process.poll() is not None:
                 break
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return OpenSSHServer(root, port, process, host_key, client_key)
+                for bound in (port, plain_port):
+                    socket.create_connection(("127.0.0.1", bound), timeout=0.2).close()
+                return OpenSSHServer(root, port, plain_port, process, host_key, client_key)
             except OSError:
                 time.sleep(0.02)
         process.kill()

@@ -97,9 +97,7 @@ async def test_upload_push_pull_and_cleanup(sim_node: SimNode) -> None:
     assert not (sim_node.scratch / second.lstrip("/")).parent.exists()  # leaving the context cleans up
 
 
-async def test_secret_file_reaches_the_ct_only(
-    sim_node: SimNode, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_secret_file_reaches_the_ct_only(sim_node: SimNode, caplog: pytest.LogCaptureFixture) -> None:
     await sim_node.create_ct(200)
     secret = f"CANARY-{uuid.uuid4().hex}"
     asyncssh.set_debug_level(2)

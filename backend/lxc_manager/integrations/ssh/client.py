@@ -269,12 +269,14 @@ class SSHNodeClient:
             try:
                 return await conn.create_process(command, encoding=None)
             except asyncssh.ChannelOpenError as exc:
+                if exc.code == asyncssh.OPEN_CONNECT_FAILED and not attempt:
+                    # The connection went away before the channel opened, so nothing ran: reconnect, try again.
+                    self._forget(conn)
+                    continue
                 raise SSHConnectError(f"the node refused a new session: {exc.reason}") from None
             except (asyncssh.Error, OSError):
-                # The channel never opened, so nothing ran: safe to reconnect once and try again.
-                self._forget(conn)
-                if attempt:
-                    raise
+                self._forget(conn)  # the command may have started: no retry, but the next call reconnects
+                raise
         raise AssertionError("unreachable")
 
     async def _drive(
@@ -376,11 +378,13 @@ class SSHNodeClient:
                         client = await conn.start_sftp_client()
                         break
                     except asyncssh.ChannelOpenError as exc:
+                        if exc.code == asyncssh.OPEN_CONNECT_FAILED and not attempt:
+                            self._forget(conn)  # dropped before the channel opened: reconnect, try again
+                            continue
                         raise SSHConnectError(f"{where}: the node refused an SFTP session: {exc.reason}") from None
                     except (asyncssh.Error, OSError):
                         self._forget(conn)
-                        if attempt:
-                            raise
+                        raise
                 async with client:
                     yield client
         except TimeoutError:
