@@ -190,6 +190,11 @@ class LxcContainerBackend:
     async def _write_config(self, spec: ContainerSpec) -> None:
         ct_dir = self.ct_dir(spec.vmid)
         rootfs = f"overlay:{await self.host.base_dir(shifted=spec.unprivileged)}:{ct_dir / 'delta'}"
+        if spec.unprivileged:
+            # LXC would mount the overlay inside the CT's user namespace, where overlayfs cannot write its trusted.*
+            # xattrs: redirect_dir falls back to nofollow and dpkg's directory renames fail with EXDEV. The host
+            # mounts it instead (_mount_rootfs) and LXC gets a plain dir rootfs, which it can idmap.
+            rootfs = f"dir:{ct_dir / 'rootfs'}"
         (ct_dir / "spec.json").write_text(json.dumps(asdict(spec)))
         config = render_lxc_config(spec, rootfs=rootfs, host_bridge=self.host.bridge, log_file=ct_dir / "lxc.log")
         (ct_dir / "config").write_text(config)
@@ -220,11 +225,29 @@ class LxcContainerBackend:
                 await asyncio.to_thread(shutil.rmtree, target_dir, True)
                 raise
 
+    async def _mount_rootfs(self, vmid: int) -> None:
+        """Unprivileged CTs: mount base + delta at <ct>/rootfs from the host (see _write_config)."""
+        spec = self._load_spec(vmid)
+        target = self.ct_dir(vmid) / "rootfs"
+        if not spec.unprivileged or await asyncio.to_thread(os.path.ismount, target):
+            return
+        await asyncio.to_thread(target.mkdir, exist_ok=True)
+        base = await self.host.base_dir(shifted=True)
+        ct_dir = self.ct_dir(vmid)
+        options = f"lowerdir={base},upperdir={ct_dir / 'delta'},workdir={ct_dir / 'work'}"
+        await self._checked(["mount", "-t", "overlay", "overlay", "-o", options, str(target)], f"rootfs of CT {vmid}")
+
+    async def _unmount_rootfs(self, vmid: int) -> None:
+        target = self.ct_dir(vmid) / "rootfs"
+        if await asyncio.to_thread(os.path.ismount, target):
+            await self._checked(["umount", str(target)], f"unmounting the rootfs of CT {vmid}")
+
     async def start(self, vmid: int) -> None:
         async with self._lock(vmid):
             self._require(vmid)
             if await self._state(vmid) == "RUNNING":
                 raise LxcBackendError(f"CT {vmid} already running")
+            await self._mount_rootfs(vmid)
             result = await run_command(self._lxc("lxc-start", vmid), time_limit=self.command_timeout)
             if result.exit_code != 0:
                 raise LxcBackendError(f"startup for container '{vmid}' failed\n{self._log_tail(vmid)}".rstrip())
@@ -243,11 +266,13 @@ class LxcContainerBackend:
                 return
             argv = self._lxc("lxc-stop", vmid, "-t", str(max(1, int(grace))))
             await self._checked(argv, f"shutdown of CT {vmid}", time_limit=grace + 30)
+            await self._unmount_rootfs(vmid)
 
     async def reboot(self, vmid: int) -> None:
         async with self._lock(vmid):
             self._require(vmid)
             await self._kill(vmid)
+            await self._mount_rootfs(vmid)
             result = await run_command(self._lxc("lxc-start", vmid), time_limit=self.command_timeout)
             if result.exit_code != 0:
                 raise LxcBackendError(f"restart of container '{vmid}' failed\n{self._log_tail(vmid)}".rstrip())
@@ -255,6 +280,7 @@ class LxcContainerBackend:
     async def _kill(self, vmid: int) -> None:
         if await self._state(vmid) == "RUNNING":
             await self._checked(self._lxc("lxc-stop", vmid, "-k"), f"stop of CT {vmid}")
+        await self._unmount_rootfs(vmid)
 
     async def destroy(self, vmid: int) -> None:
         async with self._lock(vmid):
@@ -262,6 +288,7 @@ class LxcContainerBackend:
                 return  # idempotent, like the memory backend: the simulator also destroys after failed creates
             if self.exists(vmid):
                 await self._kill(vmid)
+            await self._unmount_rootfs(vmid)  # never let rmtree walk into a mounted rootfs
             # Removing the directory ourselves (not lxc-destroy) keeps the shared overlay base out of reach.
             await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid))
         self._locks.pop(vmid, None)
@@ -498,4 +525,7 @@ class LxcContainerBackend:
             if ct_dir.name.isdigit() and (ct_dir / "config").is_file():
                 argv = ["lxc-stop", "-P", str(self.lxcpath), "-n", ct_dir.name, "-k"]
                 subprocess.run(argv, capture_output=True, timeout=60, check=False)
+                if os.path.ismount(ct_dir / "rootfs"):
+                    umount = ["umount", "-l", str(ct_dir / "rootfs")]
+                    subprocess.run(umount, capture_output=True, timeout=60, check=False)
                 shutil.rmtree(ct_dir, ignore_errors=True)
