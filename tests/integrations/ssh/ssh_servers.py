@@ -148,7 +148,8 @@ def start_openssh(root: Path) -> OpenSSHServer:
         port, plain_port = _free_port(), _free_port()
         config = root / "sshd_config"
         config.write_text(
-            f"ListenAddress 127.0.0.1\nPort {port}\nPort {plain_port}\nHostKey {root}/host_key\nPidFile {root}/sshd.pid\n"
+            f"ListenAddress 127.0.0.1\nPort {port}\nPort {plain_port}\nHostKey {root}/host_key\n"
+            f"PidFile {root}/sshd.pid\n"
             f"AuthorizedKeysFile {root}/authorized_keys\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
             f"AllowUsers root\nSubsystem sftp {SFTP_SERVER}\nLogLevel VERBOSE\nMaxSessions 20\nMaxStartups 50\n"

@@ -36,6 +36,18 @@ async def eventually(predicate: object, what: str, attempts: int = 500) -> None:
     raise AssertionError(f"timed out waiting for: {what}")
 
 
+def exists(path: str | os.PathLike[str]) -> bool:
+    return os.path.lexists(path)
+
+
+def mode_of(path: str | Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def listing(path: str | Path) -> list[str]:
+    return sorted(os.listdir(path))
+
+
 def running_with(marker: str) -> bool:
     """Whether any process has ``marker`` in its command line."""
     for entry in Path("/proc").iterdir():
@@ -146,34 +158,35 @@ async def test_shell_metacharacters_run_nothing(openssh: OpenSSHServer) -> None:
     hostile = [f"x;touch {marker}", f"$(touch {marker})", f"`touch {marker}`", f"a\ntouch {marker}",
                f"' ; touch {marker} ; '", f"&& touch {marker}", f"| touch {marker}"]  # fmt: skip
     async with SSHNodeClient(openssh.target()) as node:
-        result = await node.run(["printf", "%s\\0", *hostile])
-        via_pct = await node.pct_exec(100, ["apt-get", "install", "-y", hostile[0]], check=False)
-    assert result.stdout_tail.rstrip("\n").split("\0")[:-1] == hostile
-    assert via_pct.exit_status != 0  # no such package/command here; what matters is that nothing else ran
-    assert not Path(marker).exists()
+        direct = await node.run(["printf", "%s\\0", *hostile])
+        via_pct = await node.pct_exec(100, ["printf", "%s\\0", *hostile])
+    for result in (direct, via_pct):
+        assert result.stdout_tail.rstrip("\n").split("\0")[:-1] == hostile
+    assert not exists(marker)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=30),
-                min_size=1, max_size=8))  # fmt: skip
-async def test_argv_arrives_intact_through_the_login_shell(openssh: OpenSSHServer, argv: list[str]) -> None:
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30),
+                         min_size=1, max_size=8), min_size=1, max_size=4))  # fmt: skip
+async def test_argv_arrives_intact_through_the_login_shell(openssh: OpenSSHServer, argvs: list[list[str]]) -> None:
     # root's own login shell splits the command line; each argument comes back hex-encoded on its own line.
-    dump = 'for a; do printf "%s" "$a" | od -An -tx1 | tr -d " \\n"; echo; done'
+    dump = "import os, sys; print(*(a.hex() for a in map(os.fsencode, sys.argv[1:])), sep='\\n')"
     async with SSHNodeClient(openssh.target(plain=True)) as node:
-        result = await node.run(["sh", "-c", dump, "sh", *argv], tail_lines=None)
-    assert result.stdout_tail.splitlines() == [a.encode().hex() for a in argv]
+        for argv in argvs:
+            result = await node.run(["python3", "-c", dump, *argv], tail_lines=None)
+            assert result.stdout_tail.splitlines() == [a.encode().hex() for a in argv]
 
 
 async def test_upload_private_dir_modes_and_cleanup(openssh: OpenSSHServer) -> None:
     async with SSHNodeClient(openssh.target()) as node:
         path = await node.upload(b"payload", "script.sh", 0o700)
         secret = await node.upload(b"secret", "creds")
-        directory = Path(path).parent
-        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o700 and Path(path).read_bytes() == b"payload"
-        assert stat.S_IMODE(Path(secret).stat().st_mode) == 0o600
+        directory = os.path.dirname(path)
+        assert mode_of(directory) == 0o700 and listing(directory) == ["creds", "script.sh"]
+        assert mode_of(path) == 0o700 and mode_of(secret) == 0o600
+        assert (await node.run(["cat", path])).stdout_tail == "payload\n"
         await node.cleanup()
-        assert not directory.exists()
+        assert not exists(directory)
 
 
 async def test_secret_never_in_command_lines_or_logs(openssh: OpenSSHServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -185,14 +198,13 @@ async def test_secret_never_in_command_lines_or_logs(openssh: OpenSSHServer, cap
         with structlog.testing.capture_logs() as events:
             async with SSHNodeClient(openssh.target()) as node:
                 await node.push_secret_file(vmid, format_env_file({"API_TOKEN": secret}), "/etc/app/env")
-                private = Path(await node.private_dir())
-                leftovers = list(private.iterdir())
+                leftovers = listing(await node.private_dir())
                 shown = await node.pct_exec(vmid, ["printenv", "API_TOKEN"],
                                             env_file=str(openssh.root / "ct" / str(vmid) / "etc/app/env"))  # fmt: skip
     finally:
         asyncssh.set_debug_level(1)
     in_ct = openssh.root / "ct" / str(vmid) / "etc/app/env"
-    assert stat.S_IMODE(in_ct.stat().st_mode) == 0o600
+    assert mode_of(in_ct) == 0o600
     assert shown.stdout_tail == secret + "\n"
     assert leftovers == []
     commands = openssh.commands()

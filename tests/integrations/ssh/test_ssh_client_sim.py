@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 import uuid
-from pathlib import Path
 
 import asyncssh
 import pytest
 import structlog
-from conftest import SimNode
 
+from conftest import SimNode
 from lxc_manager.integrations.ssh import (
     PctError,
     PctNotFound,
@@ -22,6 +22,10 @@ from lxc_manager.integrations.ssh import (
     SSHNodeClient,
     format_env_file,
 )
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    return os.path.lexists(path)
 
 
 async def test_pct_list_status_and_not_found(sim_node: SimNode) -> None:
@@ -70,7 +74,7 @@ async def test_injection_text_is_one_literal_argument(sim_node: SimNode) -> None
     async with SSHNodeClient(sim_node.target()) as node:
         echoed = await node.pct_exec(200, ["echo", package, f"$(touch {marker})", f"`touch {marker}`"])
     assert echoed.stdout_tail == f"{package} $(touch {marker}) `touch {marker}`\n"
-    assert not Path(marker).exists() and not sim_node.ct_path(200, marker).exists()
+    assert not exists(marker) and not exists(sim_node.ct_path(200, marker))
 
 
 async def test_upload_push_pull_and_cleanup(sim_node: SimNode) -> None:
