@@ -166,8 +166,8 @@ class SSHNodeClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if self._private_dir is not None and (self._conn is not None and not self._conn.is_closed()):
-                with contextlib.suppress(SSHError):
+            if self._private_dir is not None:
+                with contextlib.suppress(SSHError):  # reconnects if needed; a failure must not mask ``exc``
                     await self.cleanup()
         finally:
             await self.close()
