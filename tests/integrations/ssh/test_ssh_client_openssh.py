@@ -250,3 +250,36 @@ async def test_per_node_session_limit(openssh: OpenSSHServer, tmp_path: Path) ->
         (tmp_path / "go").touch()
         await asyncio.gather(*tasks)
     assert (starts, peak) == (5, 2)
+
+
+async def test_overlong_lines_arrive_in_bounded_pieces(openssh: OpenSSHServer) -> None:
+    pieces: list[int] = []
+
+    async def on_line(stream: str, line: str) -> None:
+        pieces.append(len(line))
+
+    async with SSHNodeClient(openssh.target()) as node:
+        await node.run(["sh", "-c", "head -c 200000 /dev/zero | tr '\\0' a; echo; echo short"], on_line=on_line)
+    assert pieces == [65536, 65536, 65536, 200000 - 3 * 65536, 5]
+
+
+async def test_a_silent_server_is_a_connect_timeout(openssh: OpenSSHServer) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # never sends an SSH banner
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    target = openssh.target()
+    silent = type(target)(target.host, port, target.username, target.private_key_pem, target.host_key)
+    try:
+        with pytest.raises(SSHTimeout):
+            async with SSHNodeClient(silent, connect_timeout=0.5):
+                pass
+        assert accepted
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -297,6 +297,9 @@ class SSHNodeClient:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
+                    while len(raw) > MAX_LINE_BYTES:
+                        await emit(stream, raw[:MAX_LINE_BYTES])
+                        raw = raw[MAX_LINE_BYTES:]
                     await emit(stream, raw)
                 while len(pending) > MAX_LINE_BYTES:
                     await emit(stream, pending[:MAX_LINE_BYTES])
