@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ def _run(args: argparse.Namespace) -> int:
         nodes=args.nodes, task_duration=args.task_duration, auth_delay=args.auth_delay, seed=args.seed,
         state_dir=Path(args.state_dir),
     )  # fmt: skip
+    # uvicorn re-raises the signal it caught once it has shut down; with SIG_DFL a SIGTERM would then kill the process
+    # before the at-exit clean-up (the lxc backend stops and removes its real containers there). Treat it as Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(serve(config, args.host, args.port, args.ssh_port, args.schema, args.backend))
     except SchemaUnavailable as exc:
