@@ -41,7 +41,7 @@ run: install migrate ## install, migrate and start the dashboard on http://$(HOS
 test-deps: install ## install what the tests need (system packages, as root)
 	./scripts/install-test-deps.sh
 
-test: test-deps lint typecheck openapi-check shellcheck test-shell test-python test-postgres ## run the whole suite
+test: test-deps lint typecheck openapi-check shellcheck test-shell test-python test-postgres e2e-lxc ## run the whole suite
 
 test-python: install ## pytest on SQLite (PostgreSQL/Redis tests skip when absent, mandatory under CI=true)
 	$(BIN)/pytest -q -p no:cacheprovider
@@ -55,7 +55,11 @@ lint: install ## ruff + import contracts
 	$(BIN)/lint-imports
 
 test-shell: test-deps ## bats suites of the bash engine, forge-shield and the OpenClaw VM (tests/infra)
-	bats tests/infra
+	bats $(filter-out tests/infra/lxc-real.bats,$(wildcard tests/infra/*.bats))
+
+.PHONY: e2e-lxc
+e2e-lxc: install ## real-LXC end-to-end lane (root): the engine deploys minimal through the simulator's lxc backend
+	bats tests/infra/lxc-real.bats
 
 shellcheck: test-deps ## ShellCheck every shell script (inline disables only)
 	./scripts/shellcheck.sh
