@@ -8,7 +8,7 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from lxc_manager.models import OnFailure
 from lxc_manager.templates.format import (
@@ -64,6 +64,9 @@ def check_ssh_public_key(line: str) -> str:
     if any(c in line for c in "\r\n\x00"):
         raise ValueError("one key per entry (no line breaks)")
     return " ".join(parts)
+
+
+SSHPublicKey = Annotated[str, StringConstraints(max_length=16_384), AfterValidator(check_ssh_public_key)]
 
 
 class FeaturesIn(Strict):
@@ -173,7 +176,7 @@ class DeploymentRequest(Strict):
     rootfs_size: int | None = Field(default=None, ge=1, le=65_536, description="GiB")
     network: NetworkIn | None = None
     dns: DNSIn | None = None
-    ssh_public_keys: list[str] = Field(default_factory=list, max_length=32)
+    ssh_public_keys: list[SSHPublicKey] = Field(default_factory=list, max_length=32)
     root_password: SecretStr | None = Field(
         default=None, min_length=MIN_ROOT_PASSWORD, max_length=MAX_ROOT_PASSWORD, description="Never returned"
     )
@@ -188,11 +191,6 @@ class DeploymentRequest(Strict):
     @classmethod
     def _hostname(cls, value: str | None) -> str | None:
         return value.lower() if value is not None else None
-
-    @field_validator("ssh_public_keys")
-    @classmethod
-    def _keys(cls, value: list[str]) -> list[str]:
-        return [check_ssh_public_key(key) for key in value]
 
     @field_validator("tags")
     @classmethod
