@@ -283,3 +283,16 @@ async def test_a_silent_server_is_a_connect_timeout(openssh: OpenSSHServer) -> N
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_failing_line_callback_stops_the_command(openssh: OpenSSHServer) -> None:
+    marker = f"ticker-{uuid.uuid4().hex}"
+
+    async def on_line(stream: str, line: str) -> None:
+        raise RuntimeError("event store is down")
+
+    async with SSHNodeClient(openssh.target(plain=True)) as node:
+        with pytest.raises(RuntimeError, match="event store is down"):
+            await node.run(ticker(marker), on_line=on_line)
+        await eventually(lambda: not running_with(marker), "the remote command to end")
+        assert (await node.run(["echo", "ok"])).stdout_tail == "ok\n"

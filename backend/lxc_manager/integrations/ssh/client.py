@@ -313,7 +313,16 @@ class SSHNodeClient:
                 await process.stdin.drain()
             process.stdin.write_eof()
 
-        await asyncio.gather(feed(), pump(process.stdout, "stdout"), pump(process.stderr, "stderr"))
+        tasks = [asyncio.ensure_future(feed()), asyncio.ensure_future(pump(process.stdout, "stdout")),
+                 asyncio.ensure_future(pump(process.stderr, "stderr"))]  # fmt: skip
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # One side failed (e.g. on_line raised) or we were cancelled: stop the others before unwinding.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         await process.wait_closed()
         status = process.returncode
         if status is None:
