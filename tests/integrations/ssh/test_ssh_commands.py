@@ -21,7 +21,14 @@ from lxc_manager.integrations.ssh import (
     format_env_file,
     pct_exec_argv,
 )
-from lxc_manager.integrations.ssh.commands import ENV_FILE_LOADER, pct_pull_argv, pct_push_argv, pct_status_argv
+from lxc_manager.integrations.ssh.commands import (
+    ENV_FILE_LOADER,
+    PctListEntry,
+    parse_pct_list,
+    pct_pull_argv,
+    pct_push_argv,
+    pct_status_argv,
+)
 from lxc_manager.integrations.ssh.errors import classify_pct_failure
 
 # Any text a command line can carry: everything but NUL and lone surrogates (not encodable as UTF-8).
@@ -132,3 +139,14 @@ def test_target_repr_redacts_the_private_key_and_validates_the_pin() -> None:
             SSHTarget("10.0.0.5", 22, "root", pem, bad_pin)
     with pytest.raises(ValueError):
         SSHTarget("10.0.0.5", 0, "root", pem, public_line(host))
+
+
+def test_pct_list_columns_including_an_empty_or_set_lock() -> None:
+    output = (f"{'VMID':<10} {'Status':<10} {'Lock':<12} {'Name':<20}\n"
+              f"{100:<10} {'running':<10} {'':<12} {'web':<20}\n"
+              f"{101:<10} {'stopped':<10} {'backup':<12} {'db-1':<20}\n")  # fmt: skip
+    assert parse_pct_list(output) == [
+        PctListEntry(100, "running", "", "web"),
+        PctListEntry(101, "stopped", "backup", "db-1"),
+    ]
+    assert parse_pct_list("") == []

@@ -4,8 +4,14 @@ Imports only ``core`` (and asyncssh). Host keys are pinned and always verified; 
 secrets travel as 0600 files, never in command lines. See ``docs/ssh.md``.
 """
 
-from lxc_manager.integrations.ssh.client import CommandResult, LineCallback, PctListEntry, SSHNodeClient, SSHTarget
-from lxc_manager.integrations.ssh.commands import build_command, format_env_file, pct_exec_argv, validate_vmid
+from lxc_manager.integrations.ssh.client import CommandResult, LineCallback, SSHNodeClient, SSHTarget
+from lxc_manager.integrations.ssh.commands import (
+    PctListEntry,
+    build_command,
+    format_env_file,
+    pct_exec_argv,
+    validate_vmid,
+)
 from lxc_manager.integrations.ssh.errors import (
     PctError,
     PctLocked,

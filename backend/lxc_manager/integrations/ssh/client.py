@@ -25,7 +25,9 @@ import asyncssh
 
 from lxc_manager.core.logging import get_logger
 from lxc_manager.integrations.ssh.commands import (
+    PctListEntry,
     build_command,
+    parse_pct_list,
     pct_exec_argv,
     pct_list_argv,
     pct_pull_argv,
@@ -42,7 +44,7 @@ from lxc_manager.integrations.ssh.errors import (
     classify_pct_failure,
 )
 
-__all__ = ["CommandResult", "LineCallback", "PctListEntry", "SSHNodeClient", "SSHTarget"]
+__all__ = ["CommandResult", "LineCallback", "SSHNodeClient", "SSHTarget"]
 
 log = get_logger(__name__)
 
@@ -98,14 +100,6 @@ class CommandResult:
     exit_status: int
     stdout_tail: str
     stderr_tail: str
-
-
-@dataclass(frozen=True)
-class PctListEntry:
-    vmid: int
-    status: str
-    lock: str
-    name: str
 
 
 # Per event loop, per (host, port): shared by every client of the same node in this process.
@@ -462,7 +456,7 @@ class SSHNodeClient:
 
     async def pct_list(self, *, timeout: float | None = None) -> list[PctListEntry]:  # noqa: ASYNC109
         result = await self.run(pct_list_argv(), timeout=timeout, tail_lines=None)
-        return _parse_pct_list(result.stdout_tail)
+        return parse_pct_list(result.stdout_tail)
 
     async def push_secret_file(
         self, vmid: int, content: bytes, dest: str, *, perms: int = 0o600, user: str | None = None,
@@ -486,20 +480,3 @@ def _abort(process: asyncssh.SSHClientProcess[bytes]) -> None:
         process.send_signal("TERM")
     with contextlib.suppress(Exception):
         process.close()
-
-
-def _parse_pct_list(text: str) -> list[PctListEntry]:
-    lines = text.splitlines()
-    if not lines or not lines[0].startswith("VMID"):
-        return []
-    header = lines[0]
-    status_at, lock_at, name_at = header.index("Status"), header.index("Lock"), header.index("Name")
-    entries = []
-    for line in lines[1:]:
-        if not line.strip():
-            continue
-        entries.append(PctListEntry(
-            vmid=int(line[:status_at].strip()), status=line[status_at:lock_at].strip(),
-            lock=line[lock_at:name_at].strip(), name=line[name_at:].strip(),
-        ))  # fmt: skip
-    return entries

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 __all__ = [
     "ENV_FILE_LOADER",
     "VMID_MAX",
     "VMID_MIN",
+    "PctListEntry",
     "build_command",
     "format_env_file",
+    "parse_pct_list",
     "pct_exec_argv",
     "pct_list_argv",
     "pct_pull_argv",
@@ -136,3 +139,29 @@ def format_env_file(variables: Mapping[str, str]) -> bytes:
             raise ValueError(f"invalid environment variable name {name!r}")
         lines.append(f"{name}={shlex.quote(_check_text(value, name))}\n")
     return "".join(lines).encode()
+
+
+@dataclass(frozen=True)
+class PctListEntry:
+    vmid: int
+    status: str
+    lock: str
+    name: str
+
+
+def parse_pct_list(text: str) -> list[PctListEntry]:
+    """``pct list`` output (fixed-width columns; the lock column is often empty)."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("VMID"):
+        return []
+    header = lines[0]
+    status_at, lock_at, name_at = header.index("Status"), header.index("Lock"), header.index("Name")
+    entries = []
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        entries.append(PctListEntry(
+            vmid=int(line[:status_at].strip()), status=line[status_at:lock_at].strip(),
+            lock=line[lock_at:name_at].strip(), name=line[name_at:].strip(),
+        ))  # fmt: skip
+    return entries
