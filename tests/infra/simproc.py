@@ -67,7 +67,8 @@ def running_simulator(state_dir: Path, backend: str = "memory", nodes: int = 2) 
         deadline = time.monotonic() + 120
         while not connection_file.exists():
             if process.poll() is not None:
-                raise RuntimeError(f"pve-sim exited with {process.returncode}: {(state_dir / 'pve-sim.log').read_text()}")
+                output = (state_dir / "pve-sim.log").read_text()
+                raise RuntimeError(f"pve-sim exited with {process.returncode}: {output}")
             if time.monotonic() > deadline:
                 raise RuntimeError("pve-sim did not write connection.json within 120 s")
             time.sleep(0.1)

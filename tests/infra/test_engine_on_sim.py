@@ -57,7 +57,7 @@ def test_host_cli_speaks_pve(sim: RunningSim) -> None:
                                                                       "Available", "%"]  # fmt: skip
 
 
-def test_minimal_deploys_through_the_simulator_and_resumes_after_a_start_failure(sim: RunningSim, tmp_path: Path) -> None:
+def test_minimal_deploys_through_the_simulator_and_resumes_after_failed_start(sim: RunningSim, tmp_path: Path) -> None:
     state = tmp_path / "deploys"
     # The first start task fails, as a real `pct start` can (e.g. a hook script error on the node).
     sim.control("POST", "/faults", {"kind": "task_failure", "task_type": "vzstart", "count": 1,
