@@ -16,6 +16,7 @@ from lxc_manager.integrations.ssh import (
     PctNotFound,
     PctNotRunning,
     SSHCommandError,
+    SSHNodeClient,
     SSHTarget,
     build_command,
     format_env_file,
@@ -150,3 +151,11 @@ def test_pct_list_columns_including_an_empty_or_set_lock() -> None:
         PctListEntry(101, "stopped", "backup", "db-1"),
     ]
     assert parse_pct_list("") == []
+
+
+def test_an_unreadable_client_key_is_refused_without_echoing_it() -> None:
+    garbage = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LW1hdGVyaWFs\n-----END OPENSSH PRIVATE KEY-----\n"
+    target = SSHTarget("10.0.0.5", 22, "root", garbage, public_line(new_key()))
+    with pytest.raises(ValueError) as raised:
+        SSHNodeClient(target)
+    assert "c2VjcmV0" not in str(raised.value) and raised.value.__cause__ is None

@@ -142,7 +142,10 @@ class SSHNodeClient:
         self.max_sessions = max_sessions
         self.keepalive_interval = keepalive_interval
         self.remote_tmp = remote_tmp.rstrip("/") or "/"
-        self._client_key = asyncssh.import_private_key(target.private_key_pem)
+        try:
+            self._client_key = asyncssh.import_private_key(target.private_key_pem)
+        except (asyncssh.KeyImportError, ValueError):
+            raise ValueError("private_key_pem is not an unencrypted private key asyncssh can read") from None
         self._host_key = target.pinned_key()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._connect_lock = asyncio.Lock()
