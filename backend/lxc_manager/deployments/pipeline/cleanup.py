@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxc_manager.audit import service as audit
 from lxc_manager.deployments.pipeline.context import Run, is_stamped
+from lxc_manager.deployments.pipeline.phases import wait_unlocked
 from lxc_manager.integrations.proxmox import ProxmoxError, ProxmoxNotFound
 
 
@@ -39,7 +40,7 @@ async def destroy_if_ours(run: Run) -> str:
         if status.status == "running":
             upid = await run.pve.lxc_stop(run.pve_node, vmid)
             await run.pve.wait_task(upid, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s)
-        await run.pve.wait_unlocked(run.pve_node, vmid, timeout=run.options.lock_wait_s)
+        await wait_unlocked(run, run.pve_node, vmid)
         upid = await run.pve.lxc_delete(run.pve_node, vmid, purge=True, destroy_unreferenced_disks=True)
         await run.pve.wait_task(upid, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s)
     except ProxmoxError as exc:

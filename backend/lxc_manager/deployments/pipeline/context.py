@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lxc_manager.core.config import Settings
@@ -125,6 +126,12 @@ class Run:
         async with self.step() as (_, deployment):
             if deployment.cancel_requested:
                 raise Cancelled()
+
+    async def cancel_requested(self) -> bool:
+        """A read-only look at the cancel flag (no lease write: polled while a command runs)."""
+        async with self.sessionmaker() as db:
+            flag = await db.scalar(select(Deployment.cancel_requested).where(Deployment.id == self.deployment_id))
+        return bool(flag)
 
     # ---- SSH -------------------------------------------------------------------------------------------------
     async def ssh(self) -> SSHNodeClient:

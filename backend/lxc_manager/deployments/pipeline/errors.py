@@ -52,6 +52,9 @@ def classify(exc: BaseException, phase: str) -> PipelineError:
         return PipelineError("permission_denied", f"the node's API token lacks a privilege: {exc.message}")
     if isinstance(exc, ProxmoxTLSError):
         return PipelineError("tls_error", f"TLS check of the node failed: {exc.message}")
+    if isinstance(exc, ProxmoxTaskError) and exc.exitstatus.startswith(("CT is locked", "VM is locked")):
+        # The worker refused before doing anything (PVE checks the lock inside the task): safe to try later.
+        return PipelineError("ct_locked", f"the container is locked: {exc.exitstatus}", transient=True)
     if isinstance(exc, ProxmoxTaskError):
         tail = " | ".join(exc.log_tail[-3:]) if exc.log_tail else ""
         return PipelineError(f"{phase}_task_failed", f"the {phase} task failed: {exc.exitstatus} {tail}".strip())

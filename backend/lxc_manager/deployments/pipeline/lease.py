@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.core.models import utcnow
@@ -48,15 +48,15 @@ async def try_acquire(db: AsyncSession, deployment_id: str, owner: str, ttl: flo
 
 
 async def renew(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> bool:
-    """Extend our lease; False when it is no longer ours (expired and taken, or released)."""
+    """Extend our lease; False when it is no longer ours (taken over by another worker, or released).
+
+    An expired lease that nobody took over is still ours: the owner column changes only when another worker
+    acquires it, so extending it then is safe (and spares a slow-but-alive worker a pointless abort).
+    """
     now = utcnow()
     result = await db.execute(
         update(Deployment)
-        .where(
-            Deployment.id == deployment_id,
-            Deployment.lease_owner == owner,
-            or_(Deployment.lease_expires_at.is_(None), Deployment.lease_expires_at > now),
-        )
+        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
         .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )

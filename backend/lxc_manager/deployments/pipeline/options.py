@@ -17,6 +17,7 @@ class PipelineOptions(BaseSettings):
     ip_timeout_s: float = 120.0
     ip_poll_s: float = 1.0
     command_timeout_s: float = 1800.0  # one provisioning command (apt-get install, a script)
+    cancel_poll_s: float = 1.0  # how often a running command checks for a cancel request
     verify_attempts: int = 30
     verify_interval_s: float = 2.0
     create_attempts: int = 8  # fresh VMIDs tried when "already exists"

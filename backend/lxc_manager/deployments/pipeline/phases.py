@@ -18,6 +18,7 @@ from lxc_manager.deployments.pipeline.errors import PipelineError
 from lxc_manager.deployments.secrets import ROOT_PASSWORD
 from lxc_manager.integrations.proxmox import (
     ProxmoxAlreadyExists,
+    ProxmoxLocked,
     ProxmoxNotFound,
     TaskResult,
     parse_property_string,
@@ -72,6 +73,21 @@ async def _wait(run: Run, upid: str) -> TaskResult:
     return result
 
 
+async def wait_unlocked(run: Run, node: str, vmid: int) -> None:
+    """Poll the CT's lock (backup, snapshot, create …) until it is gone; ProxmoxLocked after ``lock_wait_s``.
+
+    The status carries the lock (also one held by a running backup); starting a locked CT would only fail.
+    """
+    deadline = time.monotonic() + run.options.lock_wait_s
+    while True:
+        lock = (await run.pve.lxc_status(node, vmid)).lock
+        if not lock:
+            return
+        if time.monotonic() >= deadline:
+            raise ProxmoxLocked(500, f"CT is locked ({lock})", method="GET", path=f"lxc/{vmid}/status/current")
+        await asyncio.sleep(min(run.options.task_poll_s * 5, max(0.0, deadline - time.monotonic())))
+
+
 async def _find_stamped(run: Run, deployment_id: str) -> tuple[str, int] | None:
     """A CT carrying this deployment's tag anywhere in the cluster, confirmed by its config description."""
     tag = deployment_tag(deployment_id)
@@ -99,7 +115,7 @@ async def phase_create(run: Run) -> None:
             await run.info(f"container {known_vmid} already exists (ours): adopting it", vmid=known_vmid)
             if known_upid:
                 await _wait(run, known_upid)
-            await run.pve.wait_unlocked(run.pve_node, known_vmid, timeout=run.options.lock_wait_s)
+            await wait_unlocked(run, run.pve_node, known_vmid)
             return
         # The recorded create failed and PVE removed the CT (or someone else owns that id now): claim a new one.
         await run.info(f"recorded container {known_vmid} is gone or not ours: creating a new one")
@@ -112,7 +128,7 @@ async def phase_create(run: Run) -> None:
         async with run.step() as (_, deployment):
             deployment.vmid, deployment.pve_node = vmid, node
         await run.info(f"found container {vmid} stamped with this deployment: adopting it", vmid=vmid)
-        await run.pve.wait_unlocked(node, vmid, timeout=run.options.lock_wait_s)
+        await wait_unlocked(run, node, vmid)
         return
     upid = await _claim_vmid(run, params)
     await _wait(run, upid)
@@ -161,7 +177,7 @@ async def phase_start(run: Run) -> None:
     assert run.vmid is not None
     status = await run.pve.lxc_status(run.pve_node, run.vmid)
     if status.status != "running":
-        await run.pve.wait_unlocked(run.pve_node, run.vmid, timeout=run.options.lock_wait_s)
+        await wait_unlocked(run, run.pve_node, run.vmid)
         upid = await run.pve.lxc_start(run.pve_node, run.vmid)
         await run.record(upid=upid)
         await _wait(run, upid)

@@ -7,10 +7,12 @@ before the first attempt lets a retry start again from a clean container.
 
 from __future__ import annotations
 
+import asyncio
 import posixpath
+import time
 
 from lxc_manager.deployments.pipeline.context import Run, phase_record
-from lxc_manager.deployments.pipeline.errors import PipelineError
+from lxc_manager.deployments.pipeline.errors import Cancelled, PipelineError
 from lxc_manager.integrations.proxmox import ProxmoxError
 from lxc_manager.integrations.ssh import SSHCommandError, format_env_file
 from lxc_manager.integrations.ssh.commands import ENV_FILE_LOADER
@@ -40,15 +42,34 @@ def script_environment(run: Run, inputs: dict[str, object]) -> dict[str, str]:
 
 
 async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | None = None) -> None:
-    """One command in the CT, output streamed as log events; cancel is checked before it."""
+    """One command in the CT, output streamed as log events. Cancel is checked before it and polled while it
+    runs: a cancel request stops the command (the SSH client signals it and closes the channel)."""
     assert run.vmid is not None
     await run.check_cancel()
     if what:
         await run.info(what)
     node = await run.ssh()
+    command = asyncio.create_task(node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line))
+    tick = min(run.options.cancel_poll_s, run.options.log_flush_interval_s)
+    polled = time.monotonic()
     try:
-        await node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line)
+        while True:
+            done, _ = await asyncio.wait({command}, timeout=tick)
+            if done:
+                command.result()
+                return
+            await run.flush_logs()  # a quiet command's last lines must not wait for its next line
+            if time.monotonic() - polled < run.options.cancel_poll_s:
+                continue
+            polled = time.monotonic()
+            if await run.cancel_requested():
+                command.cancel()
+                await asyncio.gather(command, return_exceptions=True)
+                raise Cancelled()
     finally:
+        if not command.done():
+            command.cancel()
+            await asyncio.gather(command, return_exceptions=True)
         await run.flush_logs()
 
 

@@ -108,7 +108,7 @@ def fast_options(**overrides: Any) -> PipelineOptions:
         "lease_ttl_s": 10.0, "heartbeat_interval_s": 1.0, "stale_after_s": 2.0, "task_timeout_s": 30.0,
         "task_poll_s": 0.02, "lock_wait_s": 0.5, "ip_timeout_s": 10.0, "ip_poll_s": 0.05, "command_timeout_s": 60.0,
         "verify_attempts": 3, "verify_interval_s": 0.05, "max_tries": 3, "retry_backoff_s": 0.05,
-        "retry_backoff_max_s": 0.2, "log_flush_interval_s": 0.05,
+        "retry_backoff_max_s": 0.2, "log_flush_interval_s": 0.05, "cancel_poll_s": 0.2,
     }  # fmt: skip
     values.update(overrides)
     return PipelineOptions(**values)

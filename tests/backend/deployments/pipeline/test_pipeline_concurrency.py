@@ -1,0 +1,66 @@
+"""Cancel, the lease (two runners on one deployment), and 20 concurrent deployments on one node."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipekit import Sim, eventually
+
+from lxc_manager.deployments.pipeline.runner import execute
+from lxc_manager.deployments.tasks import run_deployment
+
+
+async def test_cancel_during_provisioning(sim: Sim) -> None:
+    deployment_id = await sim.create_deployment(inputs={"pause": 8})
+    run = asyncio.create_task(run_deployment(sim.ctx(), deployment_id))
+
+    async def pausing() -> bool:
+        return any(e.message.startswith("pausing") for e in await sim.events(deployment_id))
+
+    await eventually(pausing, timeout=60)
+    await sim.update(deployment_id, cancel_requested=True)  # what D2's cancel endpoint does
+    assert await asyncio.wait_for(run, 60) == "cancelled"
+    deployment = await sim.deployment(deployment_id)
+    assert deployment.status == "cancelled" and deployment.phases["provision"]["status"] == "cancelled"
+    assert "verify" not in deployment.phases
+    events = await sim.events(deployment_id)
+    assert events[-1].type == "result" and events[-1].status == "cancelled"
+    assert list(await sim.guests()) == [deployment.vmid]  # on_failure keep: left for debugging
+    assert await sim.containers() == []
+
+
+async def test_cancel_before_start_creates_nothing(sim: Sim) -> None:
+    deployment_id = await sim.create_deployment(on_failure="destroy")
+    await sim.update(deployment_id, cancel_requested=True)
+    assert await run_deployment(sim.ctx(), deployment_id) == "cancelled"
+    assert (await sim.deployment(deployment_id)).status == "cancelled"
+    assert await sim.guests() == {}
+
+
+async def test_two_runners_on_one_deployment_only_one_runs(sim: Sim) -> None:
+    deployment_id = await sim.create_deployment(inputs={"pause": 1})
+    options = sim.ctx()["pipeline_options"]
+    first, second = await asyncio.gather(
+        execute(sim.sessionmaker, sim.settings, deployment_id, options=options, owner="worker-a"),
+        execute(sim.sessionmaker, sim.settings, deployment_id, options=options, owner="worker-b"),
+    )
+    assert sorted([first.status, second.status]) == ["busy", "succeeded"]
+    events = await sim.events(deployment_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert sum(1 for e in events if e.type == "phase" and e.phase == "create" and e.status == "running") == 1
+    assert len(await sim.guests()) == 1 and len(await sim.containers()) == 1
+
+
+async def test_twenty_concurrent_deployments_get_distinct_vmids(sim: Sim) -> None:
+    ids = [await sim.create_deployment() for _ in range(20)]
+    outcomes = await asyncio.gather(*(run_deployment(sim.ctx(max_tries=5), i) for i in ids))
+    assert outcomes == ["succeeded"] * 20
+    deployments = [await sim.deployment(i) for i in ids]
+    vmids = [d.vmid for d in deployments]
+    assert len(set(vmids)) == 20 and None not in vmids
+    guests = await sim.guests()
+    assert sorted(guests) == sorted(v for v in vmids if v is not None)  # exactly one CT each, no orphan
+    for deployment in deployments:
+        assert deployment.id in guests[deployment.vmid]["config"]["description"]  # type: ignore[index]
+    containers = await sim.containers()
+    assert sorted(c.vmid for c in containers) == sorted(guests)
