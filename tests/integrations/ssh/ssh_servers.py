@@ -8,6 +8,7 @@ with the login shell anyway; a ``pct`` stand-in on its PATH copies pushed files 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -15,13 +16,18 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncssh
+import httpx
 
 from lxc_manager.integrations.ssh import SSHTarget
+from lxc_manager.pvesim.backend import MemoryBackend
+from lxc_manager.pvesim.core import Simulator
 
+TOKEN_SECRET = "11111111-2222-3333-4444-555555555555"  # the simulator's root@pam!admin API token
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
 SFTP_SERVER = next((p for p in ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
                                 "/usr/libexec/sftp-server") if Path(p).exists()), None)  # fmt: skip
@@ -169,3 +175,51 @@ def start_openssh(root: Path) -> OpenSSHServer:
         process.wait()
         last_error = (root / "sshd.log").read_text(errors="replace") if (root / "sshd.log").exists() else ""
     raise RuntimeError(f"sshd did not start: {last_error[-2000:]}")
+
+
+@dataclass
+class SimNode:
+    sim: Simulator
+    api: httpx.AsyncClient
+    port: int
+    client_key: asyncssh.SSHKey
+    host_pub: str
+    commands: list[str] = field(default_factory=list)
+
+    def target(self, *, client_key: asyncssh.SSHKey | None = None, host_key: str | None = None) -> SSHTarget:
+        return SSHTarget(
+            host="127.0.0.1", port=self.port, username="root",
+            private_key_pem=(client_key or self.client_key).export_private_key().decode(),
+            host_key=host_key or self.host_pub,
+        )  # fmt: skip
+
+    async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"PVEAPIToken=root@pam!admin={TOKEN_SECRET}"}
+        response = await self.api.request(method, "/api2/json" + path, headers=headers, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    async def _wait(self, upid: str) -> None:
+        for _ in range(1000):
+            status = await self._data("GET", f"/nodes/pve1/tasks/{upid}/status")
+            if status["status"] == "stopped":
+                assert status["exitstatus"] == "OK", status
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"task {upid} did not finish")
+
+    async def create_ct(self, vmid: int, *, start: bool = True) -> None:
+        form = {"vmid": str(vmid), "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+                "hostname": f"ct{vmid}", "rootfs": "local-lvm:8", "memory": "512"}  # fmt: skip
+        await self._wait(await self._data("POST", "/nodes/pve1/lxc", data=form))
+        if start:
+            await self._wait(await self._data("POST", f"/nodes/pve1/lxc/{vmid}/status/start"))
+
+    def ct_path(self, vmid: int, path: str) -> Path:
+        backend = self.sim.backend
+        assert isinstance(backend, MemoryBackend)
+        return backend.resolve(vmid, path)
+
+    @property
+    def scratch(self) -> Path:
+        return self.sim.config.state_dir / "nodes" / "pve1"

@@ -10,8 +10,8 @@ import uuid
 import asyncssh
 import pytest
 import structlog
+from ssh_servers import SimNode
 
-from conftest import SimNode
 from lxc_manager.integrations.ssh import (
     PctError,
     PctNotFound,
