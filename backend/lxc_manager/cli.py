@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lxc_manager.pvesim.cli import register as register_pve_sim
 
     register_pve_sim(sub)
+    from lxc_manager.deployments.commands import register as register_deploy
+
+    register_deploy(sub)
     return parser
 
 
