@@ -42,8 +42,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log duplicates our request log line.
+    # uvicorn's access log duplicates our request log line; asyncssh logs every command line at INFO.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("asyncssh").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
