@@ -17,6 +17,7 @@ from lxc_manager.core.jobs import ArqJobQueue, InProcessJobQueue, JobQueue
 from lxc_manager.core.logging import configure_logging, get_logger
 from lxc_manager.core.middleware import RequestContextMiddleware
 from lxc_manager.core.state import AppState
+from lxc_manager.deployments.pipeline.reconciler import start_in_process_reconciler
 from lxc_manager.events.broker import create_broker
 from lxc_manager.events.publisher import bind_broker
 from lxc_manager.health.endpoints import router as health_router
@@ -76,9 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.lxcm = state
         log.info("startup", database=state.engine.url.get_backend_name(), redis=bool(settings.redis_url))
         await sync_on_startup(state)  # never raises: a broken template is logged, not fatal
+        reconciler = None  # jobs in-process: resume deployments an earlier process left unfinished
+        if isinstance(state.jobs, InProcessJobQueue):
+            reconciler = start_in_process_reconciler(state.sessionmaker, state.jobs)
         try:
             yield
         finally:
+            if reconciler is not None:
+                reconciler.cancel()
             await close_state(state)
 
     app = FastAPI(

@@ -10,6 +10,7 @@ from lxc_manager.core.config import get_settings
 from lxc_manager.core.db import create_engine, create_sessionmaker
 from lxc_manager.core.jobs import JOB_REGISTRY, json_deserializer, json_serializer
 from lxc_manager.core.logging import configure_logging, get_logger
+from lxc_manager.deployments.pipeline.reconciler import deployments_on_worker_startup, reconcile_cron_jobs
 from lxc_manager.events.broker import create_broker
 from lxc_manager.events.publisher import bind_broker
 
@@ -19,6 +20,7 @@ log = get_logger(__name__)
 def load_task_modules() -> None:
     """Import every domain's tasks so their ``@job`` functions register."""
     # Domain task modules are imported here (one line each).
+    import lxc_manager.deployments.tasks  # noqa: F401
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
@@ -29,6 +31,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = create_sessionmaker(engine)
     ctx["events"] = create_broker(settings.redis_url)
     bind_broker(ctx["sessionmaker"], ctx["events"])
+    await deployments_on_worker_startup(ctx)  # ctx["jobs"], then re-enqueue what a dead worker left
     log.info("worker_startup", jobs=sorted(JOB_REGISTRY))
 
 
@@ -52,7 +55,11 @@ def worker_settings() -> dict[str, Any]:
         "job_serializer": json_serializer,
         "job_deserializer": json_deserializer,
         "max_jobs": 10,
+        # arq re-runs a killed worker's job only after job_timeout + 10 s; the reconciler (start-up + cron)
+        # resumes such deployments within a minute under a fresh job id, the DB lease keeps runs exclusive.
         "job_timeout": 3600,
-        "max_tries": 5,
+        "max_tries": 20,  # transient retries are bounded per phase by the pipeline (LXCM_DEPLOY_MAX_TRIES)
+        "keep_result": 0,  # results are in the DB; a kept result would block re-enqueueing the same job id
+        "cron_jobs": reconcile_cron_jobs(),
         "health_check_interval": 30,
     }

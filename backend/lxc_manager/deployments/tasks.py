@@ -29,8 +29,7 @@ async def run_deployment(ctx: dict[str, Any], deployment_id: str) -> str:
         await asyncio.sleep(outcome.retry_in)
 
 
-@job
 async def reconcile_deployments(ctx: dict[str, Any]) -> int:
-    """Periodic safety net (arq cron): re-enqueue deployments whose worker died."""
+    """Periodic safety net (arq cron, see ``worker.py``): re-enqueue deployments whose worker died."""
     options: PipelineOptions = ctx.get("pipeline_options") or PipelineOptions()
     return await reconcile(ctx["sessionmaker"], ctx["jobs"], options=options)

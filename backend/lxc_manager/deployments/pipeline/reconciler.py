@@ -7,7 +7,9 @@ still be blocked by its in-progress key until arq's own timeout; the DB lease ma
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,3 +59,42 @@ async def reconcile(
     if stale:
         log.info("deployments_reconciled", stale=len(stale), enqueued=enqueued)
     return enqueued
+
+
+async def deployments_on_worker_startup(ctx: dict[str, Any]) -> None:
+    """Worker start-up: a job queue in ``ctx["jobs"]`` (the worker's own Redis pool), then one reconcile pass."""
+    from lxc_manager.core.jobs import ArqJobQueue
+
+    ctx["jobs"] = ArqJobQueue(ctx["redis"])
+    options: PipelineOptions = ctx.get("pipeline_options") or PipelineOptions()
+    try:
+        await reconcile(ctx["sessionmaker"], ctx["jobs"], options=options)
+    except Exception:  # never keep a worker from starting; the cron pass tries again
+        log.exception("reconcile_at_startup_failed")
+
+
+def reconcile_cron_jobs() -> list[Any]:
+    """An arq cron entry running ``reconcile_deployments`` every minute."""
+    from arq.cron import cron
+
+    return [cron("lxc_manager.deployments.tasks.reconcile_deployments", name="reconcile_deployments", second=7)]
+
+
+RECONCILE_INTERVAL_S = 60.0
+
+
+def start_in_process_reconciler(
+    sessionmaker: async_sessionmaker[AsyncSession], jobs: JobQueue, interval: float = RECONCILE_INTERVAL_S
+) -> asyncio.Task[None]:
+    """Without Redis (jobs run inside the app): reconcile now and then every ``interval`` s, like the worker cron."""
+    import lxc_manager.deployments.tasks  # noqa: F401 - registers run_deployment in this process's job registry
+
+    async def loop() -> None:
+        while True:
+            try:
+                await reconcile(sessionmaker, jobs)
+            except Exception:
+                log.exception("reconcile_failed")
+            await asyncio.sleep(interval)
+
+    return asyncio.create_task(loop(), name="deployments-reconciler")
