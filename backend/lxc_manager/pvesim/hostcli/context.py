@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -34,6 +36,11 @@ def write_out(text: str) -> None:
 def write_err(text: str) -> None:
     sys.stderr.write(text)
     sys.stderr.flush()
+
+
+def sftp_quote(path: str) -> str:
+    """A path as one word of an sftp batch line (double quotes, backslash escapes)."""
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def api_failure(exc: Exception) -> CliError:
@@ -87,8 +94,12 @@ class HostContext:
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ProxmoxClient]:
+        from lxc_manager.core.logging import configure_logging
         from lxc_manager.integrations.proxmox.client import ProxmoxClient
         from lxc_manager.integrations.proxmox.tls import TLSConfig
+
+        # Client warnings (retries) go to stderr; stdout carries only the command's own output.
+        configure_logging(os.environ.get("LXCM_LOG_LEVEL", "WARNING"), json=False)
 
         conn = self.connection
         tls = TLSConfig(mode="fingerprint", fingerprint_sha256=conn["fingerprint"])
@@ -112,6 +123,49 @@ class HostContext:
                 yield connection
         except (OSError, asyncssh.Error) as exc:
             raise CliError(f"cannot reach node {self.node} over SSH ({host}:{port}): {exc}", 255) from None
+
+    def _openssh(self, tool: str) -> tuple[str, list[str], str, str] | None:
+        """(binary, options, port, user@host) for OpenSSH's ``ssh``/``sftp``, or None when it is not installed.
+
+        Exec'ing OpenSSH starts in milliseconds where importing asyncssh takes most of a second, and ``pct`` is called
+        dozens of times per deploy. Same key, same pinned host key (a known_hosts file beside connection.json)."""
+        binary = shutil.which(tool)
+        if binary is None or shutil.which("ssh" if tool == "sftp" else "sftp") is None:
+            return None
+        ssh = self.connection["ssh"]
+        endpoint = ssh["nodes"][self.node]
+        host, port = endpoint["host"], str(endpoint["port"])
+        known = self.state_dir / "ssh_known_hosts"
+        line = f"[{host}]:{port} {ssh['host_public_key']}\n"
+        if not known.is_file() or line not in known.read_text():
+            tmp = known.with_name(f".ssh_known_hosts.{os.getpid()}")
+            tmp.write_text(line)
+            tmp.replace(known)
+        options = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                   "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+                   "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i", ssh["private_key_path"]]  # fmt: skip
+        return binary, options, port, f"{ssh.get('user', 'root')}@{host}"
+
+    def openssh_argv(self, remote_command: str, stdin: bool = True) -> list[str] | None:
+        """``ssh`` argv running ``remote_command`` on the node (stdin forwarded unless it is a terminal)."""
+        found = self._openssh("ssh")
+        if found is None:
+            return None
+        binary, options, port, destination = found
+        if not stdin or sys.stdin.isatty():
+            options.append("-n")  # no pty support: a terminal's input is not forwarded
+        return [binary, *options, "-T", "-p", port, destination, remote_command]
+
+    def sftp_batch(self, commands: list[str]) -> None:
+        """Run sftp batch commands against the node's scratch dir (quote paths with :func:`sftp_quote`)."""
+        found = self._openssh("sftp")
+        if found is None:
+            raise CliError("sftp is not installed", 255)
+        binary, options, port, destination = found
+        argv = [binary, *options, "-q", "-b", "-", "-P", port, destination]
+        done = subprocess.run(argv, input="\n".join(commands) + "\n", capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CliError(done.stderr.strip() or f"sftp failed with exit status {done.returncode}", 255)
 
     async def follow_task(self, client: ProxmoxClient, upid: str) -> None:
         """Print the task's log as it grows (like the CLI running the worker in the foreground); fail like PVE.

@@ -53,10 +53,6 @@ async def _dispatch(state_dir: Path, node: str | None, tool: str, args: list[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from lxc_manager.core.logging import configure_logging
-
-    # Client warnings (retries) go to stderr; stdout carries only the command's own output.
-    configure_logging(os.environ.get("LXCM_LOG_LEVEL", "WARNING"), json=False)
     try:
         state_dir, node, tool, args = _split(list(sys.argv[1:] if argv is None else argv))
         return asyncio.run(_dispatch(state_dir, node, tool, args))

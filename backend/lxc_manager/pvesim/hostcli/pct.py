@@ -13,15 +13,14 @@ import os
 import pwd
 import re
 import shlex
+import subprocess
 import sys
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
-from lxc_manager.integrations.proxmox.errors import ProxmoxError
-from lxc_manager.integrations.proxmox.session import path_of
-from lxc_manager.pvesim.hostcli.context import HostContext, api_failure, write_out
+from lxc_manager.pvesim.hostcli.context import HostContext, api_failure, sftp_quote, write_out
 from lxc_manager.pvesim.hostcli.options import CliError, Parsed, parse_options
 
 VMID_RE = re.compile(r"^[1-9][0-9]{2,8}$")
@@ -92,6 +91,8 @@ class Pct:
             known = ", ".join(sorted(USAGE))
             raise CliError(f"ERROR: unknown command 'pct {sub}' (the simulator's pct offers: {known})\n"
                            "USAGE: pct <COMMAND> [ARGS] [OPTIONS]")  # fmt: skip
+        from lxc_manager.integrations.proxmox.errors import ProxmoxError  # not needed (nor imported) by exec
+
         try:
             return await handler(sub, rest)
         except ProxmoxError as exc:
@@ -103,7 +104,7 @@ class Pct:
         vmid = _vmid(parsed.positional[0], sub)
         params = {"vmid": str(vmid), "ostemplate": parsed.positional[1], **parsed.options}
         async with self.ctx.client() as client:
-            upid = await client.request("POST", path_of("nodes", self.ctx.node, "lxc"), params)
+            upid = await client.request("POST", f"/nodes/{self.ctx.node}/lxc", params)
             await self.ctx.follow_task(client, str(upid))
         return 0
 
@@ -154,7 +155,7 @@ class Pct:
     async def _list(self, sub: str, args: list[str]) -> int:
         parse_options(args, positional=0, usage=USAGE[sub])
         async with self.ctx.client() as client:
-            data = await client.request("GET", path_of("nodes", self.ctx.node, "lxc"))
+            data = await client.request("GET", f"/nodes/{self.ctx.node}/lxc")
         rows = [f"{'VMID':<10} {'Status':<10} {'Lock':<12} {'Name':<20}"]
         for ct in sorted(data, key=lambda c: int(c["vmid"])):
             rows.append(f"{ct['vmid']!s:<10} {ct['status']:<10} {ct.get('lock') or '':<12} {ct.get('name') or '':<20}")
@@ -190,7 +191,13 @@ class Pct:
         _vmid(parsed.positional[0], "exec")
         if not parsed.extra:
             raise CliError("missing command at /usr/share/perl5/PVE/CLI/pct.pm line 210.")
-        return await self._remote(["pct", "exec", parsed.positional[0], "--", *parsed.extra], stdin=True)
+        remote = ["pct", "exec", parsed.positional[0], "--", *parsed.extra]
+        openssh = self.ctx.openssh_argv(shlex.join(remote))
+        if openssh is not None:
+            sys.stdout.flush()
+            # An argv list, no shell (S606 wants one). ssh exits with the command's status (255: ssh itself failed).
+            os.execv(openssh[0], openssh)  # noqa: S606
+        return await self._remote(remote, stdin=True)
 
     def _copy_args(self, parsed: Parsed) -> list[str]:
         extra: list[str] = []
@@ -206,6 +213,14 @@ class Pct:
         if not _readable_file(source):
             raise CliError(f"failed to open {source} for reading")
         staged = f"pct-cli/{uuid.uuid4().hex}"
+        remote = ["pct", "push", vmid, staged, dest, *self._copy_args(parsed)]
+        openssh = self.ctx.openssh_argv(shlex.join(remote), stdin=False)
+        if openssh is not None:
+            self.ctx.sftp_batch(["-mkdir pct-cli", f"put {sftp_quote(source)} {staged}"])
+            try:
+                return _run(openssh)
+            finally:
+                self.ctx.sftp_batch([f"-rm {staged}"])
         async with self.ctx.ssh() as conn, conn.start_sftp_client() as sftp:
             await sftp.makedirs("pct-cli", exist_ok=True)
             await sftp.put(source, staged)
@@ -219,9 +234,22 @@ class Pct:
         vmid, source, dest = parsed.positional
         _vmid(vmid, "pull")
         staged = f"pct-cli/{uuid.uuid4().hex}"
+        remote = ["pct", "pull", vmid, source, staged]
+        openssh = self.ctx.openssh_argv(shlex.join(remote), stdin=False)
+        if openssh is not None:
+            self.ctx.sftp_batch(["-mkdir pct-cli"])
+            code = _run(openssh)
+            if code != 0:
+                return code
+            try:
+                self.ctx.sftp_batch([f"get {staged} {sftp_quote(dest)}"])
+            finally:
+                self.ctx.sftp_batch([f"-rm {staged}"])
+            _apply_owner(Path(dest), parsed.options)
+            return 0
         async with self.ctx.ssh() as conn, conn.start_sftp_client() as sftp:
             await sftp.makedirs("pct-cli", exist_ok=True)
-            code = await self._remote(["pct", "pull", vmid, source, staged], stdin=False)
+            code = await self._remote(remote, stdin=False)
             if code != 0:
                 return code
             try:
@@ -252,6 +280,11 @@ def _apply_owner(path: Path, options: dict[str, str]) -> None:
         raise CliError(f"failed to get id for: {exc.args[0]}") from None
     if (uid, gid) != (-1, -1):
         os.chown(path, uid, gid)
+
+
+def _run(argv: list[str]) -> int:
+    """Run OpenSSH with our stdout/stderr (streamed as they come); its exit status is the remote command's."""
+    return subprocess.run(argv, check=False).returncode
 
 
 def _readable_file(path: str) -> bool:
