@@ -37,3 +37,6 @@ api_router.include_router(deployments_router)
 from lxc_manager.wizard.endpoints import router as wizard_router  # noqa: E402
 
 api_router.include_router(wizard_router)
+from lxc_manager.events.endpoints import router as events_router  # noqa: E402
+
+api_router.include_router(events_router)

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     oidc_display_name: str = "Single sign-on"
     public_url: str | None = None
 
+    # Deployment event streams (SSE): keep-alive comment interval, how often an open stream re-checks the
+    # caller's access (and polls the DB as a safety net), DB polling while the broker is unavailable, and how
+    # long one send may block before a stuck client is dropped.
+    events_ping_s: float = Field(default=15.0, gt=0)
+    events_recheck_s: float = Field(default=15.0, gt=0)
+    events_poll_s: float = Field(default=1.0, gt=0)
+    events_send_timeout_s: float = Field(default=30.0, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
 

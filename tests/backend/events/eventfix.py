@@ -45,3 +45,42 @@ async def insert_deployment(
         db.add(deployment)
         await db.flush()
         return deployment.id
+
+
+async def insert_user(
+    sessionmaker: async_sessionmaker[AsyncSession], role: str = "viewer", *, password: str | None = None
+) -> str:
+    from lxc_manager.auth.passwords import hash_password
+    from lxc_manager.models import User
+
+    async with unit_of_work(sessionmaker) as db:
+        user = User(
+            username=f"u-{new_id()[:8]}",
+            role=role,
+            is_active=True,
+            password_hash=hash_password(password) if password else None,
+        )
+        db.add(user)
+        await db.flush()
+        return user.id
+
+
+async def insert_token(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: str, scopes: str = "read write admin"
+) -> str:
+    """An API token straight in the database; returns the plaintext."""
+    from lxc_manager.models import APIToken
+    from lxc_manager.tokens import format as token_format
+
+    plaintext, parts = token_format.generate()
+    async with unit_of_work(sessionmaker) as db:
+        db.add(
+            APIToken(
+                user_id=user_id,
+                name="events test",
+                lookup=parts.lookup,
+                secret_hash=token_format.hash_secret(parts.secret),
+                scopes=scopes,
+            )
+        )
+    return plaintext

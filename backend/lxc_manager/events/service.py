@@ -1,0 +1,255 @@
+"""Reading deployment events: the JSON history and the live SSE stream.
+
+The stream (reliability cases 15-18):
+
+- ids are the durable per-deployment ``seq``; only persisted events carry an ``id:``; keep-alives are comments;
+- it replays from ``Last-Event-ID`` out of the DB, then tails the broker, de-duplicating by ``seq``; when the
+  broker skips ahead (a lost publish, a dropped slow subscriber, Redis down) the missing events come from the
+  DB, so a client sees no gap and no duplicate;
+- it ends after the terminal event; a reconnect to a finished deployment gets 204 (the SSE stop signal);
+- no DB connection is held while streaming: every read is a short unit of work;
+- every ``events_recheck_s`` it re-checks that the caller may still see the deployment (user active, session or
+  token live, node still granted) and closes the stream otherwise; the same read doubles as a safety-net poll;
+- ``OPEN_STREAMS`` counts open streams (cleanup runs synchronously, also on cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lxc_manager.auth.principal import Principal, Scope, scopes_for_role
+from lxc_manager.auth.sessions import session_is_live
+from lxc_manager.core.config import Settings
+from lxc_manager.core.db import unit_of_work
+from lxc_manager.core.errors import BadRequest, NotFound
+from lxc_manager.core.logging import get_logger
+from lxc_manager.core.models import utcnow
+from lxc_manager.core.state import AppState
+from lxc_manager.deployments.service import get_visible_deployment
+from lxc_manager.events.broker import EventSubscription, SubscriptionLost, as_broker
+from lxc_manager.events.publisher import event_payload
+from lxc_manager.events.repository import EventRepository, Progress
+from lxc_manager.events.schemas import DeploymentEventOut, DeploymentEventPage
+from lxc_manager.models import TERMINAL_STATUSES
+from lxc_manager.tokens.service import effective_scopes
+
+log = get_logger(__name__)
+
+BACKFILL_BATCH = 500
+RESUBSCRIBE_AFTER_S = 5.0
+MAX_SEQ = 2**31 - 1
+_T = TypeVar("_T")
+
+
+class StreamGauge:
+    """Open SSE streams in this process (tests and the benchmark assert it returns to 0)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def inc(self) -> None:
+        self.value += 1
+
+    def dec(self) -> None:
+        self.value -= 1
+
+
+OPEN_STREAMS = StreamGauge()
+
+
+def _finished(progress: Progress | None, last_seq: int) -> bool:
+    if progress is None:  # the deployment is gone: nothing more will come
+        return True
+    return progress.status in TERMINAL_STATUSES and last_seq >= progress.last_event_seq
+
+
+# ------------------------------------------------------------------------------------------------ history
+
+
+async def list_events(
+    db: AsyncSession, principal: Principal, deployment_id: str, after_seq: int, limit: int
+) -> DeploymentEventPage:
+    deployment = await get_visible_deployment(db, principal, deployment_id)
+    rows = await EventRepository(db).list_after(deployment.id, after_seq, limit)
+    items = [DeploymentEventOut.model_validate(event_payload(row)) for row in rows]
+    next_after = items[-1].seq if items else after_seq
+    last_seq = max(deployment.last_event_seq, next_after)
+    finished = _finished(Progress(deployment.status, deployment.last_event_seq), next_after)
+    return DeploymentEventPage(items=items, last_seq=last_seq, next_after_seq=next_after, finished=finished)
+
+
+# ------------------------------------------------------------------------------------------------ stream
+
+
+def parse_last_event_id(header: str | None, query: int | None) -> int:
+    """The seq the client has already seen: the ``Last-Event-ID`` header (browsers resend it on reconnect,
+    so it wins over the URL), else ``?last_event_id=``, else 0 (from the start)."""
+    if header is not None and header.strip():
+        value = header.strip()
+        if not value.isdigit() or len(value) > 10 or int(value) > MAX_SEQ:
+            raise BadRequest("Last-Event-ID must be the seq of an event (a non-negative integer)")
+        return int(value)
+    return query or 0
+
+
+async def check_stream_start(state: AppState, principal: Principal, deployment_id: str, after_seq: int) -> bool:
+    """404 unless the caller sees the deployment; False when nothing more will ever come (answer 204)."""
+    async with unit_of_work(state.sessionmaker) as db:
+        deployment = await get_visible_deployment(db, principal, deployment_id)
+        progress = Progress(deployment.status, deployment.last_event_seq)
+    if _finished(progress, after_seq):
+        return False
+    if after_seq > progress.last_event_seq:
+        raise BadRequest(f"Last-Event-ID {after_seq} is beyond the deployment's last event ({progress.last_event_seq})")
+    return True
+
+
+async def caller_may_watch(db: AsyncSession, settings: Settings, principal: Principal, deployment_id: str) -> bool:
+    """Whether the caller of an open stream may still see the deployment: the user is active with a role that
+    reads, the session or API token is still live, and the deployment is still visible to them."""
+    repo = EventRepository(db)
+    user = await repo.get_user(principal.user.id)
+    if user is None or not user.is_active:
+        return False
+    scopes: frozenset[Scope] | None
+    if principal.via == "session":
+        row = await repo.get_user_session(principal.session_id) if principal.session_id else None
+        if row is None or row.user_id != user.id or not session_is_live(row, settings, utcnow()):
+            return False
+        scopes = scopes_for_role(user.role)
+    else:
+        token = await repo.get_api_token(principal.token_id) if principal.token_id else None
+        now = utcnow()
+        if token is None or token.user_id != user.id or token.revoked_at is not None:
+            return False
+        if token.expires_at is not None and token.expires_at <= now:
+            return False
+        scopes = effective_scopes(user.role, token.scopes) if scopes_for_role(user.role) is not None else None
+    if scopes is None or Scope.read not in scopes:
+        return False
+    current = Principal(
+        user=user, via=principal.via, scopes=scopes, session_id=principal.session_id, token_id=principal.token_id
+    )
+    try:
+        await get_visible_deployment(db, current, deployment_id)
+    except NotFound:
+        return False
+    return True
+
+
+@dataclass
+class _Read:
+    events: Sequence[dict[str, Any]]
+    finished: bool
+    allowed: bool = True
+
+
+async def _read_after(state: AppState, deployment_id: str, after_seq: int, recheck: Principal | None = None) -> _Read:
+    """One short unit of work: the next events after ``after_seq`` (and, when asked, the access re-check)."""
+    async with unit_of_work(state.sessionmaker) as db:
+        if recheck is not None and not await caller_may_watch(db, state.settings, recheck, deployment_id):
+            return _Read(events=(), finished=True, allowed=False)
+        repo = EventRepository(db)
+        rows = await repo.list_after(deployment_id, after_seq, BACKFILL_BATCH)
+        progress = await repo.progress(deployment_id)
+        events = [event_payload(row) for row in rows]
+    last = events[-1]["seq"] if events else after_seq
+    return _Read(events=events, finished=_finished(progress, last) and len(events) < BACKFILL_BATCH)
+
+
+async def _is_final(state: AppState, deployment_id: str, seq: int) -> bool:
+    async with unit_of_work(state.sessionmaker) as db:
+        progress = await EventRepository(db).progress(deployment_id)
+    return _finished(progress, seq)
+
+
+async def _shielded(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a short DB read so that a client disconnect cannot cut it mid-transaction: a cancelled aiosqlite
+    connection is torn down in the background while SQLite may still hold its write lock (``BEGIN IMMEDIATE``),
+    stalling every other writer for the busy timeout. The read finishes; only its result is dropped."""
+    task = asyncio.ensure_future(coro)
+    task.add_done_callback(_consume_result)
+    return await asyncio.shield(task)
+
+
+def _consume_result(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("events_read_failed", error=str(task.exception()))
+
+
+def _frame(event: dict[str, Any]) -> dict[str, str]:
+    return {"id": str(event["seq"]), "data": json.dumps(event, separators=(",", ":"), ensure_ascii=False)}
+
+
+async def stream_events(
+    state: AppState, principal: Principal, deployment_id: str, after_seq: int
+) -> AsyncIterator[dict[str, str]]:
+    """SSE frames (dicts for sse-starlette) for events after ``after_seq`` until the terminal event."""
+    settings = state.settings
+    broker = as_broker(state.events)
+    subscription: EventSubscription | None = None
+    last = after_seq
+    resubscribe_at = 0.0
+    recheck_at = time.monotonic() + settings.events_recheck_s
+    must_read = True  # read the DB before waiting on the broker
+    OPEN_STREAMS.inc()
+    try:
+        while True:
+            now = time.monotonic()
+            if subscription is None and broker is not None and now >= resubscribe_at:
+                # Subscribe before reading the DB: an event committed after that read reaches us via the broker.
+                subscription = broker.subscribe(deployment_id, last)
+                must_read = True
+            due = now >= recheck_at
+            if must_read or due:
+                read = await _shielded(_read_after(state, deployment_id, last, principal if due else None))
+                if not read.allowed:
+                    yield {"event": "closed", "data": json.dumps({"reason": "access_revoked"})}
+                    return
+                if due:
+                    recheck_at = time.monotonic() + settings.events_recheck_s
+                for replayed in read.events:
+                    yield _frame(replayed)
+                    last = replayed["seq"]
+                if read.finished:
+                    return
+                must_read = len(read.events) >= BACKFILL_BATCH
+                continue
+            wait = max(recheck_at - now, 0.0)
+            if subscription is None:
+                await asyncio.sleep(min(wait, settings.events_poll_s))
+                must_read = True
+                continue
+            try:
+                event = await subscription.next_event(wait)
+            except SubscriptionLost as lost:
+                log.info("events_subscription_lost", deployment_id=deployment_id, reason=lost.reason)
+                subscription.close()
+                subscription = None
+                resubscribe_at = time.monotonic() + RESUBSCRIBE_AFTER_S
+                must_read = True
+                continue
+            if event is None:
+                continue
+            seq = event.get("seq")
+            if not isinstance(seq, int) or seq <= last:
+                continue  # already sent (replayed from the DB or delivered twice)
+            if seq > last + 1:
+                must_read = True  # the broker skipped ahead: the DB has the missing ones (and this one)
+                continue
+            yield _frame(event)
+            last = seq
+            if event.get("type") == "result" and await _shielded(_is_final(state, deployment_id, seq)):
+                return
+    finally:
+        # Synchronous on purpose: this also runs while the response task is being cancelled.
+        if subscription is not None:
+            subscription.close()
+        OPEN_STREAMS.dec()
