@@ -97,3 +97,7 @@ sim: install ## run the PVE cluster simulator (memory backend) on https://127.0.
 sim-lxc: install ## the simulator with real LXC containers (root; builds the cached Debian 12 rootfs on first run)
 	./scripts/build-lxc-rootfs.sh >/dev/null
 	$(BIN)/lxc-manager pve-sim --backend lxc --state-dir data/pve-sim-lxc --port 8006 --nodes 3
+
+.PHONY: demo
+demo: install ## the whole product without a Proxmox: simulator (3 nodes) + dashboard + admin; details in data/demo.json
+	$(BIN)/lxc-manager demo --port $(PORT)

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lxc_manager.deployments.commands import register as register_deploy
 
     register_deploy(sub)
+    from lxc_manager.demo.command import register as register_demo
+
+    register_demo(sub)
     return parser
 
 
