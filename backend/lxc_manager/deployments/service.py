@@ -141,6 +141,10 @@ async def create_deployment(
     client_ip: str | None,
 ) -> Deployment:
     """Store the deployment and enqueue ``run_deployment(id)`` after commit."""
+    # The node and the revision were read before the round trip to PVE; either may have gone meanwhile.
+    await get_visible_node(db, principal, prepared.node.id)
+    if await db.get(TemplateRevision, prepared.revision.id) is None:
+        raise Conflict(f"template {prepared.template.name!r} changed while planning; try again")
     plan_data = built.plan.model_dump(mode="json")
     deployment = Deployment(
         id=new_id(),  # known before encryption: the ciphertext is bound to it

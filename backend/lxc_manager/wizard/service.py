@@ -11,7 +11,7 @@ from lxc_manager.audit import service as audit
 from lxc_manager.auth.principal import Principal
 from lxc_manager.core.config import Settings
 from lxc_manager.core.errors import FieldError, NotFound, UnprocessableEntity
-from lxc_manager.deployments.planning import ROOTDIR, VZTMPL, list_os_templates, usable, version_key
+from lxc_manager.deployments.planning import ROOTDIR, VZTMPL, usable, version_key
 from lxc_manager.integrations.proxmox import (
     ProxmoxAPIError,
     ProxmoxNotFound,
@@ -92,13 +92,11 @@ async def list_bridges(connection: NodeConnection) -> list[BridgeOut]:
 async def list_os_template_choices(connection: NodeConnection) -> OSTemplatesOut:
     async with node_client(connection) as pve:
         storages = await pve.storages(connection.pve_node, enabled=True)
-        volids = set(await list_os_templates(pve, connection.pve_node, storages))
         contents = [
             entry
             for storage in storages
             if VZTMPL in storage.content_types and usable(storage)
             for entry in await pve.storage_content(connection.pve_node, storage.storage, content=VZTMPL)
-            if entry.volid in volids
         ]
         appliances = await pve.aplinfo(connection.pve_node)
     on_storage = [
