@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +100,42 @@ def test_minimal_deploys_through_the_simulator_and_resumes_after_failed_start(si
     assert oct(credential.stat().st_mode & 0o777) == "0o600"
     assert not (root / "root/.lxc-deploy").exists()  # inputs removed from the container
     assert sim.run("pct", "exec", vmid, "--", "systemctl", "is-active", "minimal-web.service").stdout == "active\n"
+
+
+@pytest.mark.parametrize("transport", ["openssh", "asyncssh"])
+def test_pct_exec_push_pull_over_either_ssh_transport(sim: RunningSim, tmp_path: Path, transport: str) -> None:
+    # Without ssh/sftp on PATH the host CLI falls back to asyncssh; both must behave the same.
+    path = {"PATH": str(sim.bin_dir)} if transport == "asyncssh" else {}
+    vmid = "4310" if transport == "openssh" else "4311"
+    ostemplate = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+    created = sim.run("pct", "create", vmid, ostemplate, "--rootfs", "local-lvm:4", "--hostname", f"t{vmid}",
+                      "--net0", "name=eth0,bridge=vmbr0,ip=dhcp", **path)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "extracting archive" in created.stdout and "TASK OK" not in created.stdout
+    assert sim.run("pct", "start", vmid, **path).returncode == 0
+    assert sim.run("pct", "status", vmid, **path).stdout == "status: running\n"
+
+    failing = sim.run("pct", "exec", vmid, "--", "sh", "-c", "echo out; echo err >&2; exit 3", **path)
+    assert (failing.returncode, failing.stdout, failing.stderr) == (3, "out\n", "err\n")
+    piped = subprocess.run([str(sim.bin_dir / "pct"), "exec", vmid, "--", "cat"], input="via stdin\n",
+                           env=sim.env(**path), capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert (piped.returncode, piped.stdout) == (0, "via stdin\n")
+
+    source = tmp_path / 'a "weird" name\\.txt'
+    source.write_text("pushed\n")
+    pushed = sim.run("pct", "push", vmid, source, "/root/pushed.txt", "--perms", "0640", **path)
+    assert pushed.returncode == 0, pushed.stderr
+    mode = sim.run("pct", "exec", vmid, "--", "stat", "-c", "%a", "/root/pushed.txt", **path)
+    assert mode.stdout == "640\n"
+    target = tmp_path / "pulled 'copy'"
+    pulled = sim.run("pct", "pull", vmid, "/root/pushed.txt", target, "--perms", "0600", **path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert target.read_text() == "pushed\n" and oct(target.stat().st_mode & 0o777) == "0o600"
+    assert not list((sim.state_dir / "nodes" / "pve1" / "pct-cli").iterdir())  # staged copies removed
+
+    missing = sim.run("pct", "push", vmid, tmp_path / "absent", "/root/x", **path)
+    assert (missing.returncode, missing.stderr) == (255, f"failed to open {tmp_path / 'absent'} for reading\n")
+    gone = sim.run("pct", "exec", "4399", "--", "true", **path)
+    assert (gone.returncode, gone.stderr) == (2, "Configuration file 'nodes/pve1/lxc/4399.conf' does not exist\n")
+    assert sim.run("pct", "stop", vmid, **path).returncode == 0
+    assert sim.run("pct", "destroy", vmid, **path).returncode == 0
