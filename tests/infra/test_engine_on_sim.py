@@ -45,6 +45,12 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
 def test_host_cli_speaks_pve(sim: RunningSim) -> None:
     nextid = sim.run("pvesh", "get", "/cluster/nextid", "--output-format", "json")
     assert (nextid.returncode, nextid.stdout) == (0, '"100"\n')
+    options_first = sim.run("pvesh", "get", "--output-format", "json", "/cluster/nextid", "--vmid", "100")
+    assert (options_first.returncode, options_first.stdout) == (0, '"100"\n')
+    nodes = json.loads(sim.run("pvesh", "get", "/nodes", "--output-format=json").stdout)
+    assert sorted(n["node"] for n in nodes) == ["pve1", "pve2"]
+    unknown_path = sim.run("pvesh", "get", "/no/such/path")
+    assert (unknown_path.returncode, unknown_path.stderr) == (255, "No 'get' handler defined for '/no/such/path'\n")
     listing = sim.run("pveam", "list", "local")
     assert listing.stdout.splitlines()[0].split() == ["NAME", "SIZE"]
     assert "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" in listing.stdout

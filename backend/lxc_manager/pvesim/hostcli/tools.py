@@ -100,7 +100,8 @@ class Pvesh:
             given = f"unknown command 'pvesh {args[0]}'" if args else "no command specified"
             raise CliError(f"ERROR: {given} (the simulator's pvesh offers: get, set, create, delete)\nUSAGE: {usage}")
         method = PVESH_METHODS[args[0]]
-        words = [a for a in args[1:] if not a.startswith("-")]
+        # The path may follow options (pvesh permutes like Getopt); API paths are the words starting with '/'.
+        words = [a for a in args[1:] if a.startswith("/")] or [a for a in args[1:] if not a.startswith("-")]
         if not words:
             raise CliError(f"400 not enough arguments\n{usage}")
         api_path = "/" + words[0].strip("/")
