@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -102,7 +103,9 @@ class Renderer:
     def _draw(self) -> None:
         if not self.tty:
             return
-        lines = [self.status_line(), *(f"  │ {line}" for line in self.tail[-TAIL_LINES:])]
+        # Lines are cut to the terminal width: a wrapped line would throw off the cursor-up count of the redraw.
+        width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
+        lines = [self.status_line()[:width], *(f"  │ {line}"[:width] for line in self.tail[-TAIL_LINES:])]
         self.out.write("\n".join(lines) + "\n")
         self._drawn = len(lines)
         self.out.flush()
