@@ -125,9 +125,10 @@ async def statuses(state: Any, ids: list[str]) -> dict[str, str]:
 
 async def sequential(state: Any, node_id: str, template: str, count: int) -> list[float]:
     ctx = {"sessionmaker": state.sessionmaker, "settings": state.settings, "pipeline_options": PipelineOptions(**FAST)}
-    times = []
+    times, ids = [], []
     for _ in range(count):
         deployment_id = await create_deployment(state, node_id, template)
+        ids.append(deployment_id)
         started = time.perf_counter()
         outcome = await run_deployment(ctx, deployment_id)
         times.append(time.perf_counter() - started)
@@ -136,6 +137,10 @@ async def sequential(state: Any, node_id: str, template: str, count: int) -> lis
                 row = await db.get(Deployment, deployment_id)
                 assert row is not None
                 raise SystemExit(f"deployment failed: {row.error_code}: {row.error_message}")
+    async with unit_of_work(state.sessionmaker) as db:
+        rows = (await db.scalars(select(Deployment).where(Deployment.id.in_(ids)))).all()
+    phases = {p: statistics.median(r.phases[p]["duration_s"] for r in rows) for p in rows[0].phases}
+    print("   median phase durations: " + ", ".join(f"{p} {d:.2f} s" for p, d in phases.items()))
     return times
 
 

@@ -65,6 +65,7 @@ class Run:
     vmid: int | None = None
     ip_address: str | None = None
     phase: str = "create"
+    workdir_ready: bool = False  # the CT's /root/.lxcm is prepared (reset by a rollback, i.e. a new run)
     _ssh: SSHNodeClient | None = None
     _log_buffer: list[tuple[str, str, str]] = field(default_factory=list)
     _log_first_at: float | None = None
@@ -93,7 +94,11 @@ class Run:
             await emit(db, deployment, type, phase=self.phase, status=status, message=message, data=data or None)
 
     async def info(self, message: str, **data: Any) -> None:
-        await self.event("log", status="info", message=message, **data)
+        if data:
+            await self.event("log", status="info", message=message, **data)
+        else:  # plain progress lines share the output batches (one transaction for many lines)
+            self._log_buffer.append((self.phase, "info", self.mask(message)))
+            self._log_first_at = self._log_first_at or time.monotonic()
 
     # ---- streamed output -------------------------------------------------------------------------------------
     def mask(self, text: str) -> str:
@@ -121,11 +126,11 @@ class Run:
 
     # ---- cancel ----------------------------------------------------------------------------------------------
     async def check_cancel(self) -> None:
-        """Cooperative cancel: called at phase boundaries and between commands (also renews the lease)."""
+        """Cooperative cancel: called at phase boundaries and between commands (a read; the heartbeat and every
+        write keep the lease)."""
         await self.flush_logs()
-        async with self.step() as (_, deployment):
-            if deployment.cancel_requested:
-                raise Cancelled()
+        if await self.cancel_requested():
+            raise Cancelled()
 
     async def cancel_requested(self) -> bool:
         """A read-only look at the cancel flag (no lease write: polled while a command runs)."""

@@ -104,11 +104,11 @@ async def _snapshot_or_rollback(run: Run, retry: bool) -> None:
 
 
 async def _push(run: Run, content: bytes, dest: str, mode: int, owner: str = "root:root") -> None:
+    """Push one file; its parent folder exists (``prepare_workdir`` creates them all in one command)."""
     assert run.vmid is not None
     node = await run.ssh()
     user, _, group = owner.partition(":")
     await run.check_cancel()
-    await node.pct_exec(run.vmid, ["mkdir", "-p", "--", posixpath.dirname(dest)])
     path = await node.upload(content, "push-file", 0o600)
     try:
         await node.pct_push(run.vmid, path, dest, perms=mode, user=user or None, group=group or None)
@@ -117,16 +117,24 @@ async def _push(run: Run, content: bytes, dest: str, mode: int, owner: str = "ro
 
 
 async def prepare_workdir(run: Run, inputs: dict[str, object]) -> None:
-    """The CT's private work folder: env file, secret files (0600), empty output file."""
+    """The CT's private work folder: env file, secret files (0600), empty output file (once per run)."""
     assert run.vmid is not None
+    if run.workdir_ready:
+        return
     node = await run.ssh()
-    await ct_run(run, ["mkdir", "-p", "-m", "0700", "--", WORK_DIR, SECRETS_DIR])
+    await ct_run(
+        run, ["mkdir", "-p", "-m", "0700", "--", WORK_DIR, SECRETS_DIR, f"{WORK_DIR}/scripts", f"{WORK_DIR}/hooks"]
+    )
+    parents = sorted({posixpath.dirname(spec.destination) for spec in run.template.files} - {"/"})
+    if parents:
+        await ct_run(run, ["mkdir", "-p", "--", *parents])
     await node.push_secret_file(run.vmid, format_env_file(script_environment(run, inputs)), ENV_FILE)
     for spec in run.template.manifest.inputs:
         value = run.secret_inputs.get(spec.name)
         if is_secret(spec) and value is not None:
             await node.push_secret_file(run.vmid, value.encode(), f"{SECRETS_DIR}/{spec.name}")
     await node.push_secret_file(run.vmid, b"", OUTPUT_FILE)
+    run.workdir_ready = True
 
 
 async def run_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) -> None:
