@@ -68,7 +68,8 @@ async def _wait(run: Run, upid: str) -> TaskResult:
     result = await run.pve.wait_task(upid, timeout=run.options.task_timeout_s, poll_interval=run.options.task_poll_s)
     if result.warnings:
         async with run.step() as (_, deployment):
-            deployment.warnings = [*deployment.warnings, *[f"{run.phase}: {line}" for line in result.log_tail[-5:]]]
+            tail = [f"{run.phase}: {line}" for line in result.log_tail[-5:] if line.strip()]
+            deployment.warnings = [*deployment.warnings, f"{run.phase}: task {result.exitstatus}", *tail]
         await run.info(f"task finished with {result.warnings} warning(s)", exitstatus=result.exitstatus)
     return result
 
