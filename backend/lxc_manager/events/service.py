@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sse_starlette import ServerSentEvent
 
 from lxc_manager.auth.principal import Principal, Scope, scopes_for_role
 from lxc_manager.auth.sessions import session_is_live
@@ -45,6 +47,7 @@ log = get_logger(__name__)
 BACKFILL_BATCH = 500
 RESUBSCRIBE_AFTER_S = 5.0
 MAX_SEQ = 2**31 - 1
+SSE_SEPARATOR = "\r\n"  # sse-starlette's default; frames are pre-encoded with it
 _T = TypeVar("_T")
 
 
@@ -144,39 +147,81 @@ async def caller_may_watch(db: AsyncSession, settings: Settings, principal: Prin
     return True
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Read:
-    events: Sequence[dict[str, Any]]
+    events: tuple[dict[str, Any], ...]
     finished: bool
-    allowed: bool = True
 
 
-async def _read_after(state: AppState, deployment_id: str, after_seq: int, recheck: Principal | None = None) -> _Read:
-    """One short unit of work: the next events after ``after_seq`` (and, when asked, the access re-check)."""
+async def _read_after(state: AppState, deployment_id: str, after_seq: int) -> _Read:
+    """One short unit of work: the next events after ``after_seq`` and whether that is all there will be."""
     async with unit_of_work(state.sessionmaker) as db:
-        if recheck is not None and not await caller_may_watch(db, state.settings, recheck, deployment_id):
-            return _Read(events=(), finished=True, allowed=False)
         repo = EventRepository(db)
         rows = await repo.list_after(deployment_id, after_seq, BACKFILL_BATCH)
         progress = await repo.progress(deployment_id)
-        events = [event_payload(row) for row in rows]
+        events = tuple(event_payload(row) for row in rows)
     last = events[-1]["seq"] if events else after_seq
     return _Read(events=events, finished=_finished(progress, last) and len(events) < BACKFILL_BATCH)
 
 
-async def _is_final(state: AppState, deployment_id: str, seq: int) -> bool:
+async def _progress(state: AppState, deployment_id: str) -> Progress | None:
     async with unit_of_work(state.sessionmaker) as db:
-        progress = await EventRepository(db).progress(deployment_id)
-    return _finished(progress, seq)
+        return await EventRepository(db).progress(deployment_id)
 
 
-async def _shielded(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a short DB read so that a client disconnect cannot cut it mid-transaction: a cancelled aiosqlite
-    connection is torn down in the background while SQLite may still hold its write lock (``BEGIN IMMEDIATE``),
-    stalling every other writer for the busy timeout. The read finishes; only its result is dropped."""
-    task = asyncio.ensure_future(coro)
-    task.add_done_callback(_consume_result)
-    return await asyncio.shield(task)
+async def _may_watch(state: AppState, principal: Principal, deployment_id: str) -> bool:
+    async with unit_of_work(state.sessionmaker) as db:
+        return await caller_may_watch(db, state.settings, principal, deployment_id)
+
+
+class _SharedReads:
+    """DB reads shared by the streams of one process: many clients watching one deployment ask the same
+    questions at the same moments (after each event, at each re-check), so concurrent identical reads run once
+    and a result may be reused for ``ttl`` seconds.
+
+    Each read runs in its own task and callers wait on it through ``asyncio.shield``: a client disconnect
+    cannot cut a read mid-transaction (a cancelled aiosqlite connection is torn down in the background while
+    SQLite may still hold its ``BEGIN IMMEDIATE`` write lock, stalling every writer for the busy timeout).
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[float, asyncio.Task[Any]]] = {}
+
+    async def get(
+        self,
+        key: tuple[Any, ...],
+        ttl: float,
+        func: Callable[..., Coroutine[Any, Any, _T]],
+        *args: Any,
+        not_before: float = 0.0,
+    ) -> _T:
+        """``func(*args)``, shared with an identical call in flight or finished less than ``ttl`` ago, but never
+        with one started before ``not_before`` (monotonic; e.g. when we learned that there is something new)."""
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        full_key = (id(loop), *key)
+        entry = self._entries.get(full_key)
+        if entry is not None:
+            started, task = entry
+            fresh = not task.done() or (now - started <= ttl and not task.cancelled() and task.exception() is None)
+            if fresh and started >= not_before and task.get_loop() is loop:
+                result: _T = await asyncio.shield(task)
+                return result
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._prune(now)
+        task = loop.create_task(func(*args))
+        task.add_done_callback(_consume_result)
+        self._entries[full_key] = (now, task)
+        return await asyncio.shield(task)
+
+    def _prune(self, now: float) -> None:
+        for key, (started, task) in list(self._entries.items()):
+            if task.done() and now - started > 60:
+                del self._entries[key]
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
 
 
 def _consume_result(task: asyncio.Task[Any]) -> None:
@@ -184,21 +229,47 @@ def _consume_result(task: asyncio.Task[Any]) -> None:
         log.warning("events_read_failed", error=str(task.exception()))
 
 
-def _frame(event: dict[str, Any]) -> dict[str, str]:
-    return {"id": str(event["seq"]), "data": json.dumps(event, separators=(",", ":"), ensure_ascii=False)}
+_SHARED = _SharedReads()
+_FRAMES: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+_FRAME_CACHE_SIZE = 4096
+
+
+def _frame(deployment_id: str, event: dict[str, Any]) -> bytes:
+    """The encoded SSE frame of a durable event, built once per process however many clients receive it
+    (an event's content never changes once committed)."""
+    key = (deployment_id, int(event["seq"]))
+    frame = _FRAMES.get(key)
+    if frame is None:
+        data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        frame = ServerSentEvent(id=str(key[1]), data=data, sep=SSE_SEPARATOR).encode()
+        _FRAMES[key] = frame
+        if len(_FRAMES) > _FRAME_CACHE_SIZE:
+            _FRAMES.popitem(last=False)
+    return frame
+
+
+def _principal_key(principal: Principal) -> tuple[str, str, str | None, str | None]:
+    return (principal.user.id, principal.via, principal.session_id, principal.token_id)
 
 
 async def stream_events(
     state: AppState, principal: Principal, deployment_id: str, after_seq: int
-) -> AsyncIterator[dict[str, str]]:
-    """SSE frames (dicts for sse-starlette) for events after ``after_seq`` until the terminal event."""
+) -> AsyncIterator[bytes | dict[str, str]]:
+    """SSE frames for events after ``after_seq`` until the terminal event (or until access is lost)."""
     settings = state.settings
     broker = as_broker(state.events)
+    recheck_s, poll_s = settings.events_recheck_s, settings.events_poll_s
     subscription: EventSubscription | None = None
     last = after_seq
     resubscribe_at = 0.0
-    recheck_at = time.monotonic() + settings.events_recheck_s
-    must_read = True  # read the DB before waiting on the broker
+    recheck_at = time.monotonic() + recheck_s
+    # Read the DB before waiting on the broker. ``read_from``: when the read was asked for; a shared read that
+    # started before that moment may miss what prompted it, so it is not reused.
+    must_read, read_from = True, time.monotonic()
+
+    def behind(progress: Progress | None) -> bool:
+        return progress is None or progress.last_event_seq > last or progress.status in TERMINAL_STATUSES
+
     OPEN_STREAMS.inc()
     try:
         while True:
@@ -206,26 +277,34 @@ async def stream_events(
             if subscription is None and broker is not None and now >= resubscribe_at:
                 # Subscribe before reading the DB: an event committed after that read reaches us via the broker.
                 subscription = broker.subscribe(deployment_id, last)
-                must_read = True
-            due = now >= recheck_at
-            if must_read or due:
-                read = await _shielded(_read_after(state, deployment_id, last, principal if due else None))
-                if not read.allowed:
+                must_read, read_from = True, now
+            if now >= recheck_at:
+                recheck_at = now + recheck_s
+                access_key = ("access", *_principal_key(principal), deployment_id)
+                if not await _SHARED.get(access_key, recheck_s / 2, _may_watch, state, principal, deployment_id):
                     yield {"event": "closed", "data": json.dumps({"reason": "access_revoked"})}
                     return
-                if due:
-                    recheck_at = time.monotonic() + settings.events_recheck_s
+                # Safety net for a publish the broker lost (e.g. the last event while Redis blinked).
+                progress = await _SHARED.get(("progress", deployment_id), poll_s, _progress, state, deployment_id)
+                if behind(progress):
+                    must_read, read_from = True, now
+            if must_read:
+                read = await _SHARED.get(
+                    ("after", deployment_id, last), 0, _read_after, state, deployment_id, last, not_before=read_from
+                )
                 for replayed in read.events:
-                    yield _frame(replayed)
+                    yield _frame(deployment_id, replayed)
                     last = replayed["seq"]
                 if read.finished:
                     return
-                must_read = len(read.events) >= BACKFILL_BATCH
+                must_read = len(read.events) >= BACKFILL_BATCH  # more to read: the key (last) has changed
                 continue
             wait = max(recheck_at - now, 0.0)
-            if subscription is None:
-                await asyncio.sleep(min(wait, settings.events_poll_s))
-                must_read = True
+            if subscription is None:  # no broker, or it failed: poll the DB
+                await asyncio.sleep(min(wait, poll_s))
+                progress = await _SHARED.get(("progress", deployment_id), poll_s, _progress, state, deployment_id)
+                if behind(progress):
+                    must_read, read_from = True, time.monotonic()
                 continue
             try:
                 event = await subscription.next_event(wait)
@@ -233,8 +312,9 @@ async def stream_events(
                 log.info("events_subscription_lost", deployment_id=deployment_id, reason=lost.reason)
                 subscription.close()
                 subscription = None
-                resubscribe_at = time.monotonic() + RESUBSCRIBE_AFTER_S
-                must_read = True
+                # A lagging subscriber catches up from the DB and rejoins at once; a failing broker gets a pause.
+                resubscribe_at = time.monotonic() + (0.0 if lost.reason == "lagged" else RESUBSCRIBE_AFTER_S)
+                must_read, read_from = True, time.monotonic()
                 continue
             if event is None:
                 continue
@@ -242,12 +322,15 @@ async def stream_events(
             if not isinstance(seq, int) or seq <= last:
                 continue  # already sent (replayed from the DB or delivered twice)
             if seq > last + 1:
-                must_read = True  # the broker skipped ahead: the DB has the missing ones (and this one)
+                # The broker skipped ahead: the DB has the missing ones (and this one, committed before it was sent).
+                must_read, read_from = True, time.monotonic()
                 continue
-            yield _frame(event)
+            yield _frame(deployment_id, event)
             last = seq
-            if event.get("type") == "result" and await _shielded(_is_final(state, deployment_id, seq)):
-                return
+            if event.get("type") == "result":
+                progress = await _SHARED.get(("final", deployment_id, seq), 5.0, _progress, state, deployment_id)
+                if _finished(progress, seq):
+                    return
     finally:
         # Synchronous on purpose: this also runs while the response task is being cancelled.
         if subscription is not None:
