@@ -154,6 +154,9 @@ async def execute(
     try:
         with redacting(secret_values.values()):
             return await _run_phases(run, start, loaded.inputs)
+    except LeaseLost:  # raised while recording a failure or cleanup: another worker owns the deployment now
+        log.warning("deployment_lease_lost", deployment_id=deployment_id)
+        return Outcome("lease_lost")
     except asyncio.CancelledError:
         if lost.is_set():
             log.warning("deployment_lease_lost", deployment_id=deployment_id)
