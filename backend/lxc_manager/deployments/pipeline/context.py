@@ -6,6 +6,7 @@ ever held across a network call (SQLite has one writer), and a worker that lost 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +35,8 @@ log = get_logger(__name__)
 
 STAMP_TAG = "lxcm"
 DESCRIPTION_MARKER = "lxcm-deployment:"
-MIN_MASKED_SECRET = 4  # shorter values would mask ordinary words in log lines
+MIN_MASKED_SECRET = 4
+CLEANUP_TIMEOUT_S = 30.0  # shorter values would mask ordinary words in log lines
 
 
 def deployment_tag(deployment_id: str) -> str:
@@ -158,8 +160,8 @@ class Run:
     async def close(self) -> None:
         if self._ssh is not None:
             try:
-                await self._ssh.cleanup()
-            except Exception as exc:  # the private dir is best-effort housekeeping
+                await asyncio.wait_for(self._ssh.cleanup(), CLEANUP_TIMEOUT_S)
+            except Exception as exc:  # the private dir is best-effort housekeeping (and the node may be gone)
                 log.warning("ssh_cleanup_failed", deployment_id=self.deployment_id, error=type(exc).__name__)
             await self._ssh.close()
             self._ssh = None
