@@ -40,3 +40,6 @@ api_router.include_router(wizard_router)
 from lxc_manager.events.endpoints import router as events_router  # noqa: E402
 
 api_router.include_router(events_router)
+from lxc_manager.containers.endpoints import router as containers_router  # noqa: E402
+
+api_router.include_router(containers_router)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lxc_manager.models import Container, ContainerCredential
+from lxc_manager.models import Container, ContainerCredential, NodeAccess
 
 
 class ContainerRepository:
@@ -20,6 +20,20 @@ class ContainerRepository:
 
     async def by_vmid(self, node_id: str | None, vmid: int) -> Container | None:
         query = select(Container).where(Container.node_id == node_id, Container.vmid == vmid)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def visible(self, user_id: str | None, *, limit: int, offset: int) -> Sequence[Container]:
+        """Containers on nodes granted to ``user_id`` (None: all), newest first."""
+        query = select(Container)
+        if user_id is not None:
+            query = query.join(NodeAccess, NodeAccess.node_id == Container.node_id).where(NodeAccess.user_id == user_id)
+        query = query.order_by(Container.created_at.desc(), Container.id.desc()).limit(limit).offset(offset)
+        return (await self.session.scalars(query)).all()
+
+    async def get_visible(self, container_id: str, user_id: str | None) -> Container | None:
+        query = select(Container).where(Container.id == container_id)
+        if user_id is not None:
+            query = query.join(NodeAccess, NodeAccess.node_id == Container.node_id).where(NodeAccess.user_id == user_id)
         return (await self.session.scalars(query)).one_or_none()
 
     async def credentials(self, container_id: str) -> Sequence[ContainerCredential]:

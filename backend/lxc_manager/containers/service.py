@@ -6,9 +6,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lxc_manager.auth.principal import Principal
 from lxc_manager.containers.repository import ContainerRepository
 from lxc_manager.core.config import Settings
 from lxc_manager.core.crypto import load_keyring, secret_context
+from lxc_manager.core.errors import NotFound
 from lxc_manager.core.models import new_id
 from lxc_manager.models import Container, ContainerCredential, Deployment
 
@@ -63,3 +65,23 @@ async def store_credential(
 
 def reveal_credential(settings: Settings, credential: ContainerCredential) -> str:
     return load_keyring(settings).decrypt_text(credential.value_enc, credential_context(credential.id))
+
+
+async def list_visible(db: AsyncSession, principal: Principal, *, limit: int, offset: int) -> list[Container]:
+    """Containers on nodes the caller may see (all for admins), like nodes and deployments."""
+    user_id = None if principal.is_admin else principal.user.id
+    return list(await ContainerRepository(db).visible(user_id, limit=limit, offset=offset))
+
+
+async def get_visible(db: AsyncSession, principal: Principal, container_id: str) -> Container:
+    user_id = None if principal.is_admin else principal.user.id
+    container = await ContainerRepository(db).get_visible(container_id, user_id)
+    if container is None:
+        raise NotFound("Container not found")
+    return container
+
+
+async def credential_names(db: AsyncSession, container: Container) -> list[dict[str, str | None]]:
+    """Names and descriptions of the stored credentials — never their values."""
+    rows = await ContainerRepository(db).credentials(container.id)
+    return [{"name": row.name, "description": row.description} for row in rows]
