@@ -183,6 +183,9 @@ async def phase_provision(run: Run, inputs: dict[str, object]) -> None:
         await run.info(f"file {spec.destination} ({spec.owner}, {spec.mode})")
         await _push(run, spec.content, spec.destination, int(spec.mode, 8), spec.owner)
     packages = [p.spec for p in run.template.packages.packages]
+    web_ui = any(service.web_ui for service in run.template.manifest.services)
+    if web_ui and "curl" not in {p.name for p in run.template.packages.packages}:
+        packages.append("curl")  # verify fetches web UIs from inside the CT (the engine does the same)
     if run.template.packages.missing_buckets:
         raise PipelineError(
             "missing_bucket", f"package bucket(s) missing: {', '.join(run.template.packages.missing_buckets)}"
