@@ -65,6 +65,9 @@ inputs:
   - name: fail
     type: bool
     default: false
+  - name: stop_web
+    type: bool
+    default: false
   - name: admin_password
     type: password
     generate: true
@@ -83,6 +86,9 @@ echo run >> /etc/pipetest/runs
 if [ "$INPUT_PAUSE" -gt 0 ]; then
   echo "pausing $INPUT_PAUSE s"
   sleep "$INPUT_PAUSE"
+fi
+if [ "$INPUT_STOP_WEB" = "true" ]; then
+  systemctl stop nginx.service
 fi
 if [ "$INPUT_FAIL" = "true" ]; then
   echo "failing on purpose" >&2
@@ -212,7 +218,7 @@ class Sim:
                 template_revision=revision.number,
                 template_hash=revision.content_hash,
                 request={"hostname": hostname},
-                inputs={"greeting": "hello pipeline", "pause": 0, "fail": False, **(inputs or {})},
+                inputs={"greeting": "hello pipeline", "pause": 0, "fail": False, "stop_web": False, **(inputs or {})},
                 plan={"pve_params": params, "hostname": hostname},
                 hostname=hostname,
                 on_failure=on_failure,

@@ -130,3 +130,12 @@ async def test_on_failure_destroy_refuses_a_container_that_is_not_ours(sim: Sim)
         audit = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "deployment.destroy_refused"))).all()
     assert len(audit) == 1 and audit[0].target_id == deployment_id and audit[0].details["vmid"] == 150
     assert "not stamped" in (await sim.events(deployment_id))[-1].data["cleanup"]
+
+
+async def test_verify_failure_names_the_service(sim: Sim) -> None:
+    deployment_id = await sim.create_deployment(inputs={"stop_web": True})
+    assert await run_deployment(sim.ctx(), deployment_id) == "failed"
+    deployment = await sim.deployment(deployment_id)
+    assert deployment.error_code == "verify_failed" and deployment.phases["verify"]["status"] == "failed"
+    assert "unit nginx.service is active" in (deployment.error_message or "")
+    assert await sim.containers() == []  # nothing recorded for a container that does not work
