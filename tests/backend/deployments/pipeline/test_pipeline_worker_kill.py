@@ -104,3 +104,36 @@ async def test_kill_9_mid_provisioning_resumes_with_one_container(sim: Sim, redi
     assert any("rolling back to snapshot" in m for m in messages)
     events = await sim.events(deployment_id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_transient_failure_under_arq_is_retried_by_the_worker(sim: Sim, redis_url: str, tmp_path: Path) -> None:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    url = redis_url.rsplit("/", 1)[0] + f"/{WORKER_DB}"
+    pool = await create_pool(
+        RedisSettings.from_dsn(url), job_serializer=json_serializer, job_deserializer=json_deserializer
+    )
+    await pool.flushdb()
+    await sim.fault(kind="error", endpoint="POST /nodes/{node}/lxc/{vmid}/status/start", status=503,
+                    message="Service Unavailable", count=1)  # fmt: skip
+    deployment_id = await sim.create_deployment()
+    env = {**_worker_env(sim, url), "LXCM_DEPLOY_RETRY_BACKOFF_S": "0.5"}
+    worker = _start_worker(env, tmp_path / "worker.log")
+    try:
+        assert await ArqJobQueue(pool).enqueue("run_deployment", deployment_id, job_id=f"deployment:{deployment_id}")
+
+        async def finished() -> bool:
+            return (await sim.deployment(deployment_id)).status in {"succeeded", "failed", "cancelled"}
+
+        await eventually(finished, timeout=120, interval=0.3)
+    finally:
+        worker.terminate()
+        await asyncio.to_thread(worker.wait, 30)
+        await pool.flushdb()
+        await pool.aclose()
+    deployment = await sim.deployment(deployment_id)
+    assert deployment.status == "succeeded", (tmp_path / "worker.log").read_text()[-3000:]
+    assert deployment.phases["start"]["attempts"] == 2
+    assert deployment.attempts == 2  # the job ran twice: arq Retry(defer=…) re-queued it
+    assert len(await sim.guests()) == 1
