@@ -51,6 +51,10 @@ class EventSubscription(Protocol):
         """The next event, or None after ``wait_s`` seconds; raises ``SubscriptionLost``."""
         ...
 
+    def take_ready(self, limit: int) -> list[Event]:
+        """Up to ``limit`` events already waiting, without blocking (lets a consumer batch its writes)."""
+        ...
+
     def close(self) -> None:
         """Stop receiving (synchronous: safe in cleanup code that runs while being cancelled)."""
         ...
@@ -131,6 +135,12 @@ class LocalSubscription:
                     await self._wake.wait()
             except TimeoutError:
                 return None
+
+    def take_ready(self, limit: int) -> list[Event]:
+        ready: list[Event] = []
+        while self._buffer and len(ready) < limit:
+            ready.append(self._buffer.popleft())
+        return ready
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self

@@ -45,6 +45,7 @@ from lxc_manager.tokens.service import effective_scopes
 log = get_logger(__name__)
 
 BACKFILL_BATCH = 500
+MAX_EVENTS_PER_WRITE = 100
 RESUBSCRIBE_AFTER_S = 5.0
 MAX_SEQ = 2**31 - 1
 SSE_SEPARATOR = "\r\n"  # sse-starlette's default; frames are pre-encoded with it
@@ -292,9 +293,9 @@ async def stream_events(
                 read = await _SHARED.get(
                     ("after", deployment_id, last), 0, _read_after, state, deployment_id, last, not_before=read_from
                 )
-                for replayed in read.events:
-                    yield _frame(deployment_id, replayed)
-                    last = replayed["seq"]
+                if read.events:
+                    yield b"".join(_frame(deployment_id, replayed) for replayed in read.events)
+                    last = read.events[-1]["seq"]
                 if read.finished:
                     return
                 must_read = len(read.events) >= BACKFILL_BATCH  # more to read: the key (last) has changed
@@ -318,18 +319,26 @@ async def stream_events(
                 continue
             if event is None:
                 continue
-            seq = event.get("seq")
-            if not isinstance(seq, int) or seq <= last:
-                continue  # already sent (replayed from the DB or delivered twice)
-            if seq > last + 1:
-                # The broker skipped ahead: the DB has the missing ones (and this one, committed before it was sent).
-                must_read, read_from = True, time.monotonic()
-                continue
-            yield _frame(deployment_id, event)
-            last = seq
-            if event.get("type") == "result":
-                progress = await _SHARED.get(("final", deployment_id, seq), 5.0, _progress, state, deployment_id)
-                if _finished(progress, seq):
+            # Events already waiting go out in one write: a loaded server sends fewer, larger chunks.
+            frames: list[bytes] = []
+            result_seq = 0
+            for item in [event, *subscription.take_ready(MAX_EVENTS_PER_WRITE - 1)]:
+                seq = item.get("seq")
+                if not isinstance(seq, int) or seq <= last:
+                    continue  # already sent (replayed from the DB or delivered twice)
+                if seq > last + 1:
+                    # The broker skipped ahead: the DB has the missing ones (and the rest, committed before sent).
+                    must_read, read_from = True, time.monotonic()
+                    break
+                frames.append(_frame(deployment_id, item))
+                last = seq
+                if item.get("type") == "result":
+                    result_seq = seq
+            if frames:
+                yield b"".join(frames)
+            if result_seq and result_seq == last:
+                progress = await _SHARED.get(("final", deployment_id, last), 5.0, _progress, state, deployment_id)
+                if _finished(progress, last):
                     return
     finally:
         # Synchronous on purpose: this also runs while the response task is being cancelled.
