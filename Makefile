@@ -86,6 +86,10 @@ bench: install ## run the benchmarks in bench/ (numbers printed as tables)
 	$(BIN)/python bench/bench_template_sync.py
 	$(BIN)/python bench/bench_pve_inventory.py
 
+.PHONY: bench-sse
+bench-sse: install ## SSE fan-out: 1,000 clients on one deployment, delivery latency and RSS (~1 min)
+	$(BIN)/python bench/bench_sse_fanout.py
+
 clean: ## remove local environments and data
 	rm -rf $(VENV) .tools data
 
