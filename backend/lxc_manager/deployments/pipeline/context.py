@@ -24,7 +24,7 @@ from lxc_manager.deployments.pipeline import lease
 from lxc_manager.deployments.pipeline.errors import Cancelled
 from lxc_manager.deployments.pipeline.options import PipelineOptions
 from lxc_manager.deployments.secrets import secret_inputs
-from lxc_manager.events.publisher import emit
+from lxc_manager.events.publisher import EventSpec, emit, emit_many
 from lxc_manager.integrations.proxmox import ProxmoxClient
 from lxc_manager.integrations.ssh import SSHNodeClient, SSHTarget
 from lxc_manager.models import Deployment
@@ -122,9 +122,9 @@ class Run:
         if not self._log_buffer:
             return
         lines, self._log_buffer, self._log_first_at = self._log_buffer, [], None
+        specs = [EventSpec(type="log", phase=phase, status=stream, message=text) for phase, stream, text in lines]
         async with self.step() as (db, deployment):
-            for phase, stream, text in lines:
-                await emit(db, deployment, "log", phase=phase, status=stream, message=text)
+            await emit_many(db, deployment, specs)  # one flush and one publish for the batch
 
     # ---- cancel ----------------------------------------------------------------------------------------------
     async def check_cancel(self) -> None:
