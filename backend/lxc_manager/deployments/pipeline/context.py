@@ -71,6 +71,7 @@ class Run:
     _ssh: SSHNodeClient | None = None
     _log_buffer: list[tuple[str, str, str]] = field(default_factory=list)
     _log_first_at: float | None = None
+    _cancel_checked_at: float = float("-inf")
 
     @property
     def secret_inputs(self) -> dict[str, str]:
@@ -127,10 +128,15 @@ class Run:
             await emit_many(db, deployment, specs)  # one flush and one publish for the batch
 
     # ---- cancel ----------------------------------------------------------------------------------------------
-    async def check_cancel(self) -> None:
-        """Cooperative cancel: called at phase boundaries and between commands (a read; the heartbeat and every
-        write keep the lease)."""
+    async def check_cancel(self, *, force: bool = False) -> None:
+        """Cooperative cancel: at phase boundaries (``force``) and between commands — then at most once per
+        ``cancel_poll_s``, since on SQLite every read transaction takes the write lock. A read: the heartbeat and
+        every write keep the lease."""
         await self.flush_logs()
+        now = time.monotonic()
+        if not force and now - self._cancel_checked_at < self.options.cancel_poll_s:
+            return
+        self._cancel_checked_at = now
         if await self.cancel_requested():
             raise Cancelled()
 

@@ -256,7 +256,7 @@ async def _run_phases(run: Run, start: int, inputs: dict[str, object]) -> Outcom
     begun = False
     try:
         for phase in PHASES[start:]:
-            await run.check_cancel()
+            await run.check_cancel(force=True)
             await _begin(run, phase)
             began, begun = time.monotonic(), True
             result = await PHASE_FUNCS[phase](run, inputs)
