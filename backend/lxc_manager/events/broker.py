@@ -83,9 +83,18 @@ class LocalSubscription:
         self._loop = asyncio.get_running_loop()
         self._buffer: deque[Event] = deque()
         self._buffer_size = buffer_size
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
+        # One timer per deadline, not one per wait: a stream waits with the same deadline (its next access
+        # re-check) for many events, and 1,000 streams times every event would otherwise churn the timer heap.
+        self._deadline = 0.0
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._lost: str | None = None
         self.closed = False
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     # --- producer side (runs on this subscription's loop)
     def _offer(self, events: Sequence[Event]) -> None:
@@ -96,13 +105,13 @@ class LocalSubscription:
             self._fail("lagged")
             return
         self._buffer.extend(events)
-        self._wake.set()
+        self._wake()
 
     def _fail(self, reason: str) -> None:
         if self._lost is None:
             self._lost = reason
         self._fanout.remove(self)
-        self._wake.set()
+        self._wake()
 
     def offer(self, events: Sequence[Event]) -> None:
         self._call(self._offer, events)
@@ -129,11 +138,23 @@ class LocalSubscription:
                 raise SubscriptionLost(self._lost)
             if self.closed:
                 raise SubscriptionLost("closed")
-            self._wake.clear()
+            now = self._loop.time()
+            if now >= self._deadline and self._deadline_timer is not None:
+                self._deadline_timer = None
+                return None  # the deadline of an earlier call has passed
+            deadline = now + wait_s
+            if self._deadline_timer is None or abs(deadline - self._deadline) > 0.01:
+                if self._deadline_timer is not None:
+                    self._deadline_timer.cancel()
+                self._deadline = deadline
+                self._deadline_timer = self._loop.call_at(deadline, self._wake)
+            self._waiter = self._loop.create_future()
             try:
-                async with asyncio.timeout(wait_s):
-                    await self._wake.wait()
-            except TimeoutError:
+                await self._waiter
+            finally:
+                self._waiter = None
+            if not self._buffer and self._loop.time() >= self._deadline:
+                self._deadline_timer = None
                 return None
 
     def take_ready(self, limit: int) -> list[Event]:
@@ -156,7 +177,10 @@ class LocalSubscription:
     def close(self) -> None:
         self.closed = True
         self._fanout.remove(self)
-        self._wake.set()
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._wake()
 
 
 class _FanOut:
