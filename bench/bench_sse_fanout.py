@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ async def setup_database(workdir: Path) -> tuple[str, str]:
     """Migrate, then an admin with an API token and a running deployment; returns (token, deployment id)."""
     from lxc_manager.core.db import create_engine, create_sessionmaker, unit_of_work
     from lxc_manager.core.migrate import upgrade_to_head
+    from lxc_manager.core.models import utcnow
     from lxc_manager.models import APIToken, Deployment, Role, Template, TemplateRevision, User
     from lxc_manager.tokens import format as token_format
 
@@ -148,6 +150,10 @@ async def setup_database(workdir: Path) -> tuple[str, str]:
             template_revision=1,
             template_hash="0" * 64,
             status="running",
+            # Leased to the bench (it plays the pipeline), so the app's reconciler leaves it alone.
+            lease_owner="bench",
+            lease_expires_at=utcnow() + timedelta(hours=1),
+            heartbeat_at=utcnow(),
         )
         db.add(deployment)
         await db.flush()

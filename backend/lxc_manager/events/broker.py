@@ -88,8 +88,21 @@ class LocalSubscription:
         # re-check) for many events, and 1,000 streams times every event would otherwise churn the timer heap.
         self._deadline = 0.0
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_passed = False
         self._lost: str | None = None
         self.closed = False
+
+    def _arm(self, deadline: float) -> None:
+        if self._deadline_timer is not None and abs(deadline - self._deadline) <= 0.01:
+            return  # the same deadline as before (within 10 ms): keep its timer
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline, self._deadline_passed = deadline, False
+        self._deadline_timer = self._loop.call_at(deadline, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._deadline_passed = True
+        self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -131,6 +144,7 @@ class LocalSubscription:
 
     # --- consumer side
     async def next_event(self, wait_s: float) -> Event | None:
+        deadline = self._loop.time() + wait_s
         while True:
             if self._buffer:
                 return self._buffer.popleft()
@@ -138,24 +152,15 @@ class LocalSubscription:
                 raise SubscriptionLost(self._lost)
             if self.closed:
                 raise SubscriptionLost("closed")
-            now = self._loop.time()
-            if now >= self._deadline and self._deadline_timer is not None:
+            self._arm(deadline)
+            if self._deadline_passed:
                 self._deadline_timer = None
-                return None  # the deadline of an earlier call has passed
-            deadline = now + wait_s
-            if self._deadline_timer is None or abs(deadline - self._deadline) > 0.01:
-                if self._deadline_timer is not None:
-                    self._deadline_timer.cancel()
-                self._deadline = deadline
-                self._deadline_timer = self._loop.call_at(deadline, self._wake)
+                return None
             self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-            if not self._buffer and self._loop.time() >= self._deadline:
-                self._deadline_timer = None
-                return None
 
     def take_ready(self, limit: int) -> list[Event]:
         ready: list[Event] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lxc_manager.core.db import unit_of_work
-from lxc_manager.core.models import new_id
+from lxc_manager.core.models import new_id, utcnow
 from lxc_manager.models import Deployment, Node, NodeAccess, Template, TemplateRevision
 
 
@@ -24,7 +26,8 @@ async def insert_node(sessionmaker: async_sessionmaker[AsyncSession], *, granted
 async def insert_deployment(
     sessionmaker: async_sessionmaker[AsyncSession], node_id: str | None, *, status: str = "running"
 ) -> str:
-    """A deployment row (with its own template and revision rows) on ``node_id``."""
+    """A deployment row (with its own template and revision rows) on ``node_id``, leased to the test (which
+    plays the pipeline's lease holder), so the app's reconciler leaves it alone."""
     async with unit_of_work(sessionmaker) as db:
         template = Template(name=f"t-{new_id()[:8]}")
         db.add(template)
@@ -41,6 +44,9 @@ async def insert_deployment(
             template_revision=1,
             template_hash="0" * 64,
             status=status,
+            lease_owner="events-test",
+            lease_expires_at=utcnow() + timedelta(hours=1),
+            heartbeat_at=utcnow(),
         )
         db.add(deployment)
         await db.flush()

@@ -69,6 +69,36 @@ async def test_in_process_publish_from_another_thread_and_iteration() -> None:
         await sub.next_event(0.1)
 
 
+async def _deadline_scenario() -> None:
+    broker = InProcessBroker()
+    sub = broker.subscribe("d", 0)
+    loop = asyncio.get_running_loop()
+    for _ in range(20):  # short waits, like a stream's re-check wake-ups: each ends (no lost timer)
+        assert await asyncio.wait_for(sub.next_event(0.01), 5) is None
+    deadline = loop.time() + 0.3  # a fixed deadline, interrupted by events, still ends there
+    loop.call_later(0.05, lambda: loop.create_task(broker.publish("d", _ev(1))))
+    first = await asyncio.wait_for(sub.next_event(deadline - loop.time()), 5)
+    assert first is not None and first["seq"] == 1
+    assert await asyncio.wait_for(sub.next_event(max(deadline - loop.time(), 0.0)), 5) is None
+    assert await asyncio.wait_for(sub.next_event(0), 5) is None  # a deadline already due
+    sub.close()
+    await broker.close()
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_waits_end_at_their_deadline_on_both_event_loops(loop_kind: str) -> None:
+    # uvicorn runs on uvloop, whose timers have millisecond resolution and may fire a hair early.
+    if loop_kind == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(_deadline_scenario())
+    finally:
+        loop.close()
+
+
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
