@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import os
 import resource
@@ -55,7 +56,7 @@ def _settings(workdir: Path, redis_url: str | None) -> Any:
 # ------------------------------------------------------------------------------------------------ server side
 
 
-def serve(workdir: Path, port: int, redis_url: str | None) -> None:
+def serve(workdir: Path, port: int, redis_url: str | None, gc_freeze: bool) -> None:
     """The API process, plus two bench-only routes: emit events, report RSS and the stream gauges."""
     import uvicorn
     from fastapi import FastAPI
@@ -68,6 +69,18 @@ def serve(workdir: Path, port: int, redis_url: str | None) -> None:
 
     _raise_fd_limit()
     app: FastAPI = create_app(_settings(workdir, redis_url))
+    gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection in this process
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
+
+    gc.callbacks.append(on_gc)
+    if gc_freeze:  # what a server could do once started: keep start-up objects out of every collection
+        app.router.on_startup.append(gc.freeze)
 
     async def bench_emit(deployment_id: str, count: int, rate: float, batch: int) -> dict[str, Any]:
         """``count`` log lines in commits of ``batch`` lines, ``rate`` commits per second, then the result."""
@@ -102,7 +115,16 @@ def serve(workdir: Path, port: int, redis_url: str | None) -> None:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
         events = app.state.lxcm.events
-        return {"rss_kb": rss_kb, "open_streams": OPEN_STREAMS.value, "subscribers": events.subscriber_count()}
+        full = [seconds for generation, seconds in gc_pauses if generation == 2]
+        return {
+            "rss_kb": rss_kb,
+            "open_streams": OPEN_STREAMS.value,
+            "subscribers": events.subscriber_count(),
+            "gc_full": len(full),
+            "gc_full_max_s": max(full, default=0.0),
+            "gc_max_s": max((seconds for _, seconds in gc_pauses), default=0.0),
+            "gc_objects": len(gc.get_objects()),
+        }
 
     app.add_api_route("/bench/emit", bench_emit, methods=["POST"], operation_id="bench_emit")
     app.add_api_route("/bench/stats", bench_stats, methods=["GET"], operation_id="bench_stats")
@@ -224,6 +246,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     cmd = [sys.executable, __file__, "--serve", "--workdir", str(workdir), "--port", str(port)]
     if args.redis:
         cmd += ["--redis", args.redis]
+    if args.gc_freeze:
+        cmd.append("--gc-freeze")
     server = await asyncio.create_subprocess_exec(*cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -237,7 +261,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                 await asyncio.sleep(0.1)
             else:
                 raise SystemExit("the API did not start")
-            rss_idle = (await http.get("/bench/stats")).json()["rss_kb"]
+            idle = (await http.get("/bench/stats")).json()
+            rss_idle = idle["rss_kb"]
 
             path = f"/api/v1/deployments/{deployment_id}/events"
             clients = [Client() for _ in range(args.clients)]
@@ -293,8 +318,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  mean latency                     {statistics.fmean(latencies) * 1000:8.1f} ms")
     print(f"  API RSS idle                     {rss_idle / 1024:8.1f} MiB")
     print(f"  API RSS with {args.clients} streams       {rss_connected / 1024:8.1f} MiB")
+    per_stream = (stats["gc_objects"] - idle["gc_objects"]) / args.clients
+    print(f"  GC-tracked objects per stream    {per_stream:8.0f}")
     print(f"  API RSS after the streams ended  {stats_after['rss_kb'] / 1024:8.1f} MiB")
     print(f"  open streams / subscribers after {stats_after['open_streams']:8d} / {stats_after['subscribers']}")
+    full_max_ms, any_max_ms = stats_after["gc_full_max_s"] * 1000, stats_after["gc_max_s"] * 1000
+    print(f"  API full GC runs                 {stats_after['gc_full']:8d}, longest {full_max_ms:.0f} ms")
+    freeze_note = "  (gc.freeze() at start-up)" if args.gc_freeze else ""
+    print(f"  API longest GC pause (any gen)   {any_max_ms:8.0f} ms{freeze_note}")
     ok = exact == args.clients and stats_after["open_streams"] == 0 and stats_after["subscribers"] == 0
     return 0 if ok else 1
 
@@ -306,12 +337,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="commits per second")
     parser.add_argument("--batch", type=int, default=1, help="log lines per commit (emit_many)")
     parser.add_argument("--redis", default=None, help="Redis URL: use the Redis Streams broker")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in the API process after start-up")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.workdir, args.port, args.redis)
+        serve(args.workdir, args.port, args.redis, args.gc_freeze)
         return
     _raise_fd_limit()
     try:  # the same event loop as uvicorn's default when installed: keeps the clients' own overhead low
