@@ -44,7 +44,7 @@ test-deps: install ## install what the tests need (system packages, as root)
 test: test-deps lint typecheck openapi-check shellcheck test-shell test-python test-postgres e2e-lxc ## run the whole suite
 
 test-python: install ## pytest on SQLite (PostgreSQL/Redis tests skip when absent, mandatory under CI=true)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --ignore=tests/e2e
 
 test-postgres: install ## the database-facing tests again on PostgreSQL
 	LXCM_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider -m "not lxc" tests/backend
@@ -58,8 +58,9 @@ test-shell: test-deps ## bats suites of the bash engine, forge-shield and the Op
 	bats $(filter-out tests/infra/lxc-real.bats,$(wildcard tests/infra/*.bats))
 
 .PHONY: e2e-lxc
-e2e-lxc: install ## real-LXC end-to-end lane (root): the engine deploys minimal through the simulator's lxc backend
+e2e-lxc: install ## real-LXC end-to-end lanes (root): the engine, then the API pipeline, deploy minimal on the simulator's lxc backend
 	bats tests/infra/lxc-real.bats
+	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 shellcheck: test-deps ## ShellCheck every shell script (inline disables only)
 	./scripts/shellcheck.sh
