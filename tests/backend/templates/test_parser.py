@@ -25,8 +25,7 @@ from lxc_manager.templates.loader import (
     read_template_dir,
 )
 from lxc_manager.templates.schema_export import stale_files
-
-from .conftest import REPO_LXC, ROOT
+from lxc_tree import REPO_LXC, ROOT
 
 MINIMAL = "format: 1\nname: demo\nos:\n  template: debian-12-standard\n"
 

@@ -19,8 +19,7 @@ from lxc_manager.templates.resolve import (
     resolve_inputs,
     resolve_packages,
 )
-
-from .conftest import REPO_LXC
+from lxc_tree import REPO_LXC
 
 BASE = {"format": 1, "name": "demo", "os": {"template": "debian-12-standard"}}
 

@@ -180,8 +180,7 @@ async def test_broken_tree_never_blocks_startup(settings: Settings, lxc_tree: Pa
 
 def test_test_runs_never_write_into_the_repository(settings: Settings) -> None:
     from lxc_manager.templates import disk
-
-    from .conftest import REPO_LXC
+    from lxc_tree import REPO_LXC
 
     assert disk.templates_writable(settings)  # the temp copy
     repo = settings.model_copy(update={"templates_dir": REPO_LXC / "templates"})
@@ -189,7 +188,7 @@ def test_test_runs_never_write_into_the_repository(settings: Settings) -> None:
 
 
 async def test_the_repository_tree_syncs_without_errors(app: FastAPI, tmp_path: Path) -> None:
-    from .conftest import REPO_LXC
+    from lxc_tree import REPO_LXC
 
     tree = tmp_path / "repo-copy"
     shutil.copytree(REPO_LXC / "templates", tree / "templates", symlinks=True)
