@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ssh_servers import OpenSSHServer
 
+from lxc_manager.core.logging import configure_logging
 from lxc_manager.integrations.ssh import (
     PctNotFound,
     SSHAuthError,
@@ -192,6 +193,8 @@ async def test_upload_private_dir_modes_and_cleanup(openssh: OpenSSHServer) -> N
 async def test_secret_never_in_command_lines_or_logs(openssh: OpenSSHServer, caplog: pytest.LogCaptureFixture) -> None:
     secret = f"CANARY-{uuid.uuid4().hex}"
     vmid = 100 + uuid.uuid4().int % 1000
+    configure_logging("DEBUG", json=True)  # an earlier app test may have left structlog filtering at INFO
+    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root handlers
     asyncssh.set_debug_level(2)
     caplog.set_level(logging.DEBUG)
     try:

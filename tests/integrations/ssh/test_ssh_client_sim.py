@@ -12,6 +12,7 @@ import pytest
 import structlog
 from ssh_servers import SimNode
 
+from lxc_manager.core.logging import configure_logging
 from lxc_manager.integrations.ssh import (
     PctError,
     PctNotFound,
@@ -104,6 +105,8 @@ async def test_upload_push_pull_and_cleanup(sim_node: SimNode) -> None:
 async def test_secret_file_reaches_the_ct_only(sim_node: SimNode, caplog: pytest.LogCaptureFixture) -> None:
     await sim_node.create_ct(200)
     secret = f"CANARY-{uuid.uuid4().hex}"
+    configure_logging("DEBUG", json=True)  # an earlier app test may have left structlog filtering at INFO
+    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root handlers
     asyncssh.set_debug_level(2)
     caplog.set_level(logging.DEBUG)
     try:
