@@ -42,9 +42,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log duplicates our request log line; asyncssh logs every command line at INFO.
+    # uvicorn's access log duplicates our request log line.
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("asyncssh").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
