@@ -219,8 +219,7 @@ async def complete_login(
             context=context,
         )
     except AppError as exc:
-        # Release the request's transaction first: on SQLite it would block the detached audit write.
-        await db.rollback()
+        # Written once the request's unit of work has rolled back (record_detached defers inside one).
         await audit.record_detached(
             sessionmaker,
             "auth.oidc_login",
