@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
@@ -100,6 +101,21 @@ async def test_upload_push_pull_and_cleanup(sim_node: SimNode) -> None:
         second = await node.upload(b"again", "f")  # a fresh private dir after cleanup
         assert not second.startswith(private)
     assert not (sim_node.scratch / second.lstrip("/")).parent.exists()  # leaving the context cleans up
+
+
+async def test_concurrent_clients_share_a_missing_remote_tmp(sim_node: SimNode) -> None:
+    # Several deployments open their first SFTP session at once: all find remote_tmp missing and create it.
+    remote_tmp = f"/tmp/fresh-{uuid.uuid4().hex}/work"
+
+    async def one_upload() -> str:
+        async with SSHNodeClient(sim_node.target(), remote_tmp=remote_tmp) as node:
+            path = await node.upload(b"x", "f")
+            assert (sim_node.scratch / path.lstrip("/")).read_bytes() == b"x"
+            return path
+
+    paths = await asyncio.gather(*(one_upload() for _ in range(12)))
+    assert len({p.rsplit("/", 2)[1] for p in paths}) == 12  # one private dir each
+    assert (sim_node.scratch / remote_tmp.lstrip("/")).is_dir()
 
 
 async def test_secret_file_reaches_the_ct_only(sim_node: SimNode, caplog: pytest.LogCaptureFixture) -> None:

@@ -407,7 +407,8 @@ class SSHNodeClient:
         if self._private_dir is not None:
             return self._private_dir
         if not await sftp.isdir(self.remote_tmp):
-            await sftp.makedirs(self.remote_tmp, attrs=asyncssh.SFTPAttrs(permissions=0o1777))
+            # exist_ok: another session may create it between the check and the mkdir.
+            await sftp.makedirs(self.remote_tmp, attrs=asyncssh.SFTPAttrs(permissions=0o1777), exist_ok=True)
         # Like mktemp -d: a random name, and mkdir fails rather than reuse an existing directory or symlink.
         path = f"{self.remote_tmp.rstrip('/')}/lxcm-{secrets.token_hex(12)}"
         await sftp.mkdir(path, attrs=asyncssh.SFTPAttrs(permissions=0o700))

@@ -54,8 +54,9 @@ async def test_two_runners_on_one_deployment_only_one_runs(sim: Sim) -> None:
 async def test_twenty_concurrent_deployments_get_distinct_vmids(sim: Sim) -> None:
     ids = [await sim.create_deployment() for _ in range(20)]
     outcomes = await asyncio.gather(*(run_deployment(sim.ctx(max_tries=5), i) for i in ids))
-    assert outcomes == ["succeeded"] * 20
     deployments = [await sim.deployment(i) for i in ids]
+    failures = {d.id: (d.error_code, d.error_message) for d in deployments if d.status != "succeeded"}
+    assert outcomes == ["succeeded"] * 20, failures
     vmids = [d.vmid for d in deployments]
     assert len(set(vmids)) == 20 and None not in vmids
     guests = await sim.guests()
