@@ -30,7 +30,7 @@ install: $(BIN)/lxc-manager ## install the Python environment from uv.lock
 migrate: install ## apply database migrations
 	$(BIN)/lxc-manager migrate
 
-run: install migrate ## install, migrate and start the dashboard on http://$(HOST):$(PORT)
+run: install migrate frontend-build ## install, migrate, build the SPA and start the dashboard on http://$(HOST):$(PORT)
 	@echo ""
 	@echo "  LXC Template Manager → http://$(HOST):$(PORT)"
 	@echo "  Create the first admin (in another terminal):"
@@ -41,7 +41,7 @@ run: install migrate ## install, migrate and start the dashboard on http://$(HOS
 test-deps: install ## install what the tests need (system packages, as root)
 	./scripts/install-test-deps.sh
 
-test: test-deps lint typecheck openapi-check shellcheck test-shell test-python test-postgres e2e-lxc ## run the whole suite
+test: test-deps lint typecheck openapi-check frontend-client-check test-frontend shellcheck test-shell test-python test-postgres e2e e2e-lxc ## run the whole suite
 
 test-python: install ## pytest on SQLite (PostgreSQL/Redis tests skip when absent, mandatory under CI=true)
 	$(BIN)/pytest -q -p no:cacheprovider --ignore=tests/e2e
@@ -92,7 +92,44 @@ bench-sse: install ## SSE fan-out: 1,000 clients on one deployment, delivery lat
 	$(BIN)/python bench/bench_sse_fanout.py
 
 clean: ## remove local environments and data
-	rm -rf $(VENV) .tools data
+	rm -rf $(VENV) .tools data frontend/node_modules frontend/dist
+
+# ---- the SPA (frontend/): Node 20+, packages pinned in package-lock.json -----------------------------
+FRONTEND := frontend
+FRONTEND_DEPS := $(FRONTEND)/node_modules/.package-lock.json
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json $(FRONTEND)/public -type f 2>/dev/null)
+
+.PHONY: frontend-install frontend-client frontend-client-check frontend-build test-frontend dev e2e bench-frontend
+
+$(FRONTEND_DEPS): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend-install: $(FRONTEND_DEPS) ## install the SPA's npm packages (npm ci)
+
+frontend-client: $(FRONTEND_DEPS) ## regenerate the SPA's typed API client from openapi/openapi.json
+	cd $(FRONTEND) && npx openapi-typescript ../openapi/openapi.json -o src/api/schema.d.ts
+
+frontend-client-check: $(FRONTEND_DEPS) ## fail when the SPA's generated client is stale against openapi/openapi.json
+	./scripts/check-frontend-client.sh
+
+$(FRONTEND)/dist/index.html: $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm run --silent build
+	@touch $@
+
+frontend-build: $(FRONTEND)/dist/index.html ## build the SPA into frontend/dist (served by the backend at /)
+
+test-frontend: $(FRONTEND_DEPS) ## typecheck the SPA and run its Vitest suite
+	cd $(FRONTEND) && npx tsc -b && npx vitest run
+
+dev: install migrate $(FRONTEND_DEPS) ## API on :$(PORT) and Vite with hot reload on http://127.0.0.1:5173 (proxying /api)
+	./scripts/dev.sh $(HOST) $(PORT)
+
+e2e: install test-deps frontend-build ## Playwright in Debian's chromium against the real backend + simulator; screenshots in test-artifacts/screenshots
+	cd $(FRONTEND) && node e2e/run.mjs
+
+bench-frontend: install test-deps frontend-build ## initial JS size (gz) and first render of the big pages in headless chromium
+	cd $(FRONTEND) && node bench/bench-frontend.mjs
 
 .PHONY: sim
 sim: install ## run the PVE cluster simulator (memory backend) on https://127.0.0.1:8006; details in data/pve-sim/connection.json

@@ -140,6 +140,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
         log_json=True,
         login_max_delay_s=0.05,
+        frontend_dir=tmp_path / "frontend-not-built",  # the SPA tests bring their own build
     )
 
 

@@ -16,6 +16,7 @@ from lxc_manager.core.errors import install_error_handlers, responses
 from lxc_manager.core.jobs import ArqJobQueue, InProcessJobQueue, JobQueue
 from lxc_manager.core.logging import configure_logging, get_logger
 from lxc_manager.core.middleware import RequestContextMiddleware
+from lxc_manager.core.spa import mount_spa
 from lxc_manager.core.state import AppState
 from lxc_manager.deployments.pipeline.reconciler import start_in_process_reconciler
 from lxc_manager.events.broker import create_broker
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router)
     _check_unique_operation_ids(app)
+    mount_spa(app, settings.frontend_dir)  # last: its catch-all must not shadow an API route
     return app
 
 

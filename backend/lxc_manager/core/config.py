@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     templates_read_only: bool = False
     # Discover templates when the app starts (a broken template is logged, never fatal).
     templates_sync_on_startup: bool = True
+    # The built SPA (``make frontend-build``); served at ``/`` when it holds an index.html.
+    frontend_dir: Path = Field(default=REPO_ROOT / "frontend" / "dist")
 
     # Secrets-at-rest key: base64 32 bytes. Unset: a key file is created in data_dir (mode 0600).
     secret_key: SecretStr | None = None
