@@ -70,6 +70,8 @@ const csrfAndSession: Middleware = {
 export const api = createClient<paths>({
   baseUrl: typeof window === "undefined" ? "http://localhost" : window.location.origin,
   credentials: "same-origin",
+  // Looked up per call, so tests (and the SSE helper) can stand in for the network.
+  fetch: (request: Request) => globalThis.fetch(request),
 });
 api.use(csrfAndSession);
 
