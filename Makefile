@@ -126,7 +126,7 @@ dev: install migrate $(FRONTEND_DEPS) ## API on :$(PORT) and Vite with hot reloa
 	./scripts/dev.sh $(HOST) $(PORT)
 
 e2e: install test-deps frontend-build ## Playwright in Debian's chromium against the real backend + simulator; screenshots in test-artifacts/screenshots
-	cd $(FRONTEND) && node e2e/run.mjs
+	cd $(FRONTEND) && npx playwright test
 
 bench-frontend: install test-deps frontend-build ## initial JS size (gz) and first render of the big pages in headless chromium
 	cd $(FRONTEND) && node bench/bench-frontend.mjs
