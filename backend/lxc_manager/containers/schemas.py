@@ -34,3 +34,12 @@ class ContainerOut(BaseModel):
 
 class ContainerDetail(ContainerOut):
     credentials: list[CredentialOut]
+
+
+class CredentialRevealed(BaseModel):
+    """One credential's plaintext, answered once per audited reveal (``Cache-Control: no-store``)."""
+
+    container_id: str
+    name: str
+    description: str | None = None
+    value: str

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lxc_manager.audit import service as audit
 from lxc_manager.auth.principal import Principal
 from lxc_manager.containers.repository import ContainerRepository
 from lxc_manager.core.config import Settings
@@ -85,3 +86,28 @@ async def credential_names(db: AsyncSession, container: Container) -> list[dict[
     """Names and descriptions of the stored credentials — never their values."""
     rows = await ContainerRepository(db).credentials(container.id)
     return [{"name": row.name, "description": row.description} for row in rows]
+
+
+async def reveal_for(
+    db: AsyncSession, settings: Settings, principal: Principal, container_id: str, name: str, client_ip: str | None
+) -> tuple[ContainerCredential, str]:
+    """Decrypt one credential of a container the caller may see, and audit who saw which one (never the value).
+
+    A container on a node the caller may not use answers 404 like ``get_container``; an unknown name too.
+    """
+    container = await get_visible(db, principal, container_id)
+    credential = await ContainerRepository(db).credential(container.id, name)
+    if credential is None:
+        raise NotFound("Credential not found")
+    value = reveal_credential(settings, credential)
+    audit.record(
+        db,
+        "container.credential.reveal",
+        actor_id=principal.user.id,
+        actor_name=principal.user.username,
+        target_type="container",
+        target_id=container.id,
+        client_ip=client_ip,
+        details={"credential": credential.name, "hostname": container.hostname, "vmid": container.vmid},
+    )
+    return credential, value

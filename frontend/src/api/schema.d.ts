@@ -296,6 +296,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/containers/{container_id}/credentials/{name}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal Container Credential
+         * @description Decrypt one stored credential. Needs the write scope and access to the node; audited, never cached.
+         */
+        post: operations["reveal_container_credential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments": {
         parameters: {
             query?: never;
@@ -1474,6 +1494,20 @@ export interface components {
             description?: string | null;
             /** Name */
             name: string;
+        };
+        /**
+         * CredentialRevealed
+         * @description One credential's plaintext, answered once per audited reveal (``Cache-Control: no-store``).
+         */
+        CredentialRevealed: {
+            /** Container Id */
+            container_id: string;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /** Value */
+            value: string;
         };
         /** DNS */
         DNS: {
@@ -4683,6 +4717,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContainerDetail"];
+                };
+            };
+            /** @description bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reveal_container_credential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Container id */
+                container_id: string;
+                /** @description Credential name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialRevealed"];
                 };
             };
             /** @description bad_request */
