@@ -1,6 +1,195 @@
-import { PageHeader } from "../../components/PageHeader";
+// Proxmox nodes: admins add (pinning the certificate), test, edit and delete; others see the nodes they may use.
+import { ActionIcon, Alert, Anchor, Badge, Button, Group, Stack, Table, Text, Tooltip } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { IconPencil, IconPlugConnected, IconPlus, IconTrash } from "@tabler/icons-react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 
-// Placeholder: replaced by the real page.
+import { api, type Schemas, unwrap } from "../../api/client";
+import { useAuth } from "../../auth/AuthContext";
+import { PageHeader } from "../../components/PageHeader";
+import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
+import { ConfirmModal } from "./components/ConfirmModal";
+import { formatDateTime } from "./components/format";
+import { NodeFormModal } from "./components/NodeFormModal";
+import { NodeTestModal } from "./components/NodeTestModal";
+
+type Node = Schemas["NodeOut"];
+
+const TLS_LABEL: Record<Schemas["TLSMode"], string> = {
+  fingerprint: "Pinned fingerprint",
+  ca_bundle: "Own CA",
+  system: "System CAs",
+};
+
+function NodeStatus({ node }: { node: Node }) {
+  const [color, label] =
+    node.last_test_ok === null ? ["gray", "Not tested"] : node.last_test_ok ? ["green", "Connected"] : ["red", "Test failed"];
+  return (
+    <Stack gap={2}>
+      <Badge color={color} variant="light">
+        {label}
+      </Badge>
+      {node.last_test_at && (
+        <Text size="xs" c="dimmed" title={node.last_test_at}>
+          {formatDateTime(node.last_test_at)}
+        </Text>
+      )}
+    </Stack>
+  );
+}
+
 export default function NodesPage() {
-  return <PageHeader title="NodesPage" />;
+  const { isAdmin } = useAuth();
+  const queryClient = useQueryClient();
+  const [formNode, setFormNode] = useState<Node | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [testing, setTesting] = useState<Node | null>(null);
+  const [deleting, setDeleting] = useState<Node | null>(null);
+
+  const nodes = useQuery({ queryKey: ["nodes"], queryFn: () => unwrap(api.GET("/api/v1/nodes")) });
+  const remove = useMutation({
+    mutationFn: (node: Node) => unwrap(api.DELETE("/api/v1/nodes/{node_id}", { params: { path: { node_id: node.id } } })),
+    onSuccess: (_, node) => {
+      void queryClient.invalidateQueries({ queryKey: ["nodes"] });
+      notifications.show({ color: "green", message: `Node ${node.name} deleted` });
+      closeDelete();
+    },
+  });
+  function closeDelete() {
+    remove.reset();
+    setDeleting(null);
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Nodes"
+        description="Proxmox VE hosts that containers are created on."
+        actions={
+          isAdmin && (
+            <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setAdding(true)}>
+              Add node
+            </Button>
+          )
+        }
+      />
+      <Stack gap="md">
+        {!isAdmin && (
+          <Alert color="blue" variant="light" title="Read-only">
+            These are the nodes you may deploy to. Only an admin can add or change nodes and grant access.
+          </Alert>
+        )}
+        {nodes.isPending ? (
+          <LoadingState label="Loading nodes" />
+        ) : nodes.isError ? (
+          <ErrorState error={nodes.error} onRetry={() => void nodes.refetch()} />
+        ) : nodes.data.length === 0 ? (
+          <EmptyState title="No nodes">
+            {isAdmin ? "Add your first Proxmox node with “Add node”." : "No node has been shared with you yet; ask an admin."}
+          </EmptyState>
+        ) : (
+          <Table.ScrollContainer minWidth={680}>
+            <Table striped verticalSpacing="sm" aria-label="Nodes">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>API URL</Table.Th>
+                  <Table.Th>Status</Table.Th>
+                  <Table.Th>Version</Table.Th>
+                  <Table.Th>TLS</Table.Th>
+                  {isAdmin && <Table.Th>Actions</Table.Th>}
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {nodes.data.map((node) => (
+                  <Table.Tr key={node.id}>
+                    <Table.Td>
+                      <Text fw={600} size="sm">
+                        {node.name}
+                      </Text>
+                      {node.pve_node && node.pve_node !== node.name && (
+                        <Text size="xs" c="dimmed">
+                          PVE node {node.pve_node}
+                        </Text>
+                      )}
+                    </Table.Td>
+                    <Table.Td>
+                      <Anchor href={node.api_url} target="_blank" rel="noreferrer" size="sm" style={{ wordBreak: "break-all" }}>
+                        {node.api_url}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td>
+                      <NodeStatus node={node} />
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{node.pve_version ?? "—"}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{TLS_LABEL[node.tls_mode]}</Text>
+                    </Table.Td>
+                    {isAdmin && (
+                      <Table.Td>
+                        <Group gap={4} wrap="nowrap">
+                          <Button
+                            size="xs"
+                            variant="light"
+                            leftSection={<IconPlugConnected size={14} aria-hidden />}
+                            aria-label={`Test connection to ${node.name}`}
+                            onClick={() => setTesting(node)}
+                          >
+                            Test connection
+                          </Button>
+                          <Tooltip label="Edit">
+                            <ActionIcon variant="subtle" aria-label={`Edit node ${node.name}`} onClick={() => setFormNode(node)}>
+                              <IconPencil size={16} aria-hidden />
+                            </ActionIcon>
+                          </Tooltip>
+                          <Tooltip label="Delete">
+                            <ActionIcon
+                              variant="subtle"
+                              color="red"
+                              aria-label={`Delete node ${node.name}`}
+                              onClick={() => setDeleting(node)}
+                            >
+                              <IconTrash size={16} aria-hidden />
+                            </ActionIcon>
+                          </Tooltip>
+                        </Group>
+                      </Table.Td>
+                    )}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </Stack>
+      {isAdmin && (
+        <>
+          <NodeFormModal
+            opened={adding || formNode !== null}
+            node={formNode}
+            onClose={() => {
+              setAdding(false);
+              setFormNode(null);
+            }}
+          />
+          <NodeTestModal node={testing} onClose={() => setTesting(null)} />
+          <ConfirmModal
+            opened={deleting !== null}
+            title="Delete node"
+            confirmLabel="Delete node"
+            onConfirm={() => deleting && remove.mutate(deleting)}
+            onClose={closeDelete}
+            loading={remove.isPending}
+            error={remove.error}
+          >
+            Delete the node <b>{deleting?.name}</b>? Its stored secrets and access grants go with it; containers on
+            the host are not touched.
+          </ConfirmModal>
+        </>
+      )}
+    </>
+  );
 }
