@@ -51,7 +51,8 @@ async def detail(db: DBSession, deployment: Deployment) -> DeploymentDetail:
                 error=record.get("error"),
             )
         )
-    links = [LinkOut(**link) for link in await service.container_links(db, deployment)]
+    container = await service.finalized_container(db, deployment)
+    links = [LinkOut(**link) for link in service.container_links(container)]
     base = summary(deployment).model_dump()
     return DeploymentDetail(
         **base,
@@ -64,6 +65,7 @@ async def detail(db: DBSession, deployment: Deployment) -> DeploymentDetail:
         plan=deployment.plan or {},
         warnings=list(deployment.warnings or []),
         links=links,
+        container_id=container.id if container else None,
         last_event_seq=deployment.last_event_seq,
     )
 

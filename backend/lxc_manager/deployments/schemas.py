@@ -331,6 +331,9 @@ class DeploymentDetail(DeploymentSummary):
     plan: dict[str, Any]
     warnings: list[str]
     links: list[LinkOut] = Field(description="Web UIs of the container, once finalized")
+    container_id: str | None = Field(
+        default=None, description="The container record once finalized (its credentials: /containers/{id})"
+    )
     last_event_seq: int
 
 

@@ -30,6 +30,7 @@ from lxc_manager.deployments.secrets import encrypt_deployment_secrets
 from lxc_manager.events.publisher import emit
 from lxc_manager.models import (
     TERMINAL_STATUSES,
+    Container,
     Deployment,
     DeploymentStatus,
     Node,
@@ -242,11 +243,15 @@ def phase_duration(record: dict[str, Any]) -> float | None:
     return round(max(0.0, (finished - started).total_seconds()), 3)
 
 
-async def container_links(db: AsyncSession, deployment: Deployment) -> list[dict[str, str]]:
-    """The container's web UI links once the deployment is finalized."""
+async def finalized_container(db: AsyncSession, deployment: Deployment) -> Container | None:
+    """The container a succeeded deployment recorded (None before success)."""
     if deployment.status != DeploymentStatus.succeeded.value:
-        return []
-    container = await DeploymentRepository(db).container_of(deployment.id)
+        return None
+    return await DeploymentRepository(db).container_of(deployment.id)
+
+
+def container_links(container: Container | None) -> list[dict[str, str]]:
+    """The container's web UI links once the deployment is finalized."""
     if container is None:
         return []
     links = []

@@ -1577,6 +1577,11 @@ export interface components {
             /** Cancel Requested */
             cancel_requested: boolean;
             /**
+             * Container Id
+             * @description The container record once finalized (its credentials: /containers/{id})
+             */
+            container_id?: string | null;
+            /**
              * Created At
              * Format: date-time
              */

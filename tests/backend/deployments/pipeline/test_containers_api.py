@@ -20,6 +20,8 @@ async def test_containers_list_and_detail_follow_node_visibility(sim: Sim) -> No
         assert listed.status_code == 200, listed.text
         (item,) = listed.json()
         assert item["deployment_id"] == deployment_id and item["status"] == "running"
+        deployment = await http.get(f"/api/v1/deployments/{deployment_id}", headers=admin)
+        assert deployment.json()["container_id"] == item["id"]
         detail = await http.get(f"/api/v1/containers/{item['id']}", headers=admin)
         assert detail.status_code == 200
         assert sorted(c["name"] for c in detail.json()["credentials"]) == ["admin_password", "api_token"]
