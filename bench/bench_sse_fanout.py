@@ -50,18 +50,20 @@ def _settings(workdir: Path, redis_url: str | None) -> Any:
         secret_key=SECRET_KEY,  # type: ignore[arg-type]
         templates_sync_on_startup=False,
         log_level="WARNING",
+        frontend_dir=workdir / "no-spa",  # the SPA's catch-all route would shadow the bench routes added below
     )
 
 
 # ------------------------------------------------------------------------------------------------ server side
 
 
-def serve(workdir: Path, port: int, redis_url: str | None, gc_freeze: bool) -> None:
+def serve(workdir: Path, port: int, redis_url: str | None, gc_freeze: bool, python_gc_defaults: bool) -> None:
     """The API process, plus two bench-only routes: emit events, report RSS and the stream gauges."""
     import uvicorn
     from fastapi import FastAPI
 
     from lxc_manager.core.db import unit_of_work
+    from lxc_manager.core.runtime import tune_gc_for_server
     from lxc_manager.events.publisher import EventSpec, emit_many
     from lxc_manager.events.service import OPEN_STREAMS
     from lxc_manager.main import create_app
@@ -79,6 +81,8 @@ def serve(workdir: Path, port: int, redis_url: str | None, gc_freeze: bool) -> N
             gc_pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
 
     gc.callbacks.append(on_gc)
+    if not python_gc_defaults:  # as `lxc-manager serve` runs
+        tune_gc_for_server()
     if gc_freeze:  # what a server could do once started: keep start-up objects out of every collection
         app.router.on_startup.append(gc.freeze)
 
@@ -248,6 +252,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         cmd += ["--redis", args.redis]
     if args.gc_freeze:
         cmd.append("--gc-freeze")
+    if args.python_gc_defaults:
+        cmd.append("--python-gc-defaults")
     server = await asyncio.create_subprocess_exec(*cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -324,8 +330,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  open streams / subscribers after {stats_after['open_streams']:8d} / {stats_after['subscribers']}")
     full_max_ms, any_max_ms = stats_after["gc_full_max_s"] * 1000, stats_after["gc_max_s"] * 1000
     print(f"  API full GC runs                 {stats_after['gc_full']:8d}, longest {full_max_ms:.0f} ms")
-    freeze_note = "  (gc.freeze() at start-up)" if args.gc_freeze else ""
-    print(f"  API longest GC pause (any gen)   {any_max_ms:8.0f} ms{freeze_note}")
+    notes = ["gc.freeze() at start-up"] if args.gc_freeze else []
+    notes.append("CPython's default GC thresholds" if args.python_gc_defaults else "serve's GC thresholds")
+    print(f"  API longest GC pause (any gen)   {any_max_ms:8.0f} ms  ({', '.join(notes)})")
     ok = exact == args.clients and stats_after["open_streams"] == 0 and stats_after["subscribers"] == 0
     return 0 if ok else 1
 
@@ -338,12 +345,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="log lines per commit (emit_many)")
     parser.add_argument("--redis", default=None, help="Redis URL: use the Redis Streams broker")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in the API process after start-up")
+    parser.add_argument(
+        "--python-gc-defaults",
+        action="store_true",
+        help="keep CPython's GC thresholds in the API process (compare with the tuned ones serve uses)",
+    )
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.workdir, args.port, args.redis, args.gc_freeze)
+        serve(args.workdir, args.port, args.redis, args.gc_freeze, args.python_gc_defaults)
         return
     _raise_fd_limit()
     try:  # the same event loop as uvicorn's default when installed: keeps the clients' own overhead low

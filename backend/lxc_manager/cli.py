@@ -18,6 +18,9 @@ Command = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from lxc_manager.core.runtime import tune_gc_for_server
+
+    tune_gc_for_server()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(
@@ -35,8 +38,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(_: argparse.Namespace) -> int:
     from arq.worker import run_worker
 
+    from lxc_manager.core.runtime import tune_gc_for_server
     from lxc_manager.worker import worker_settings
 
+    tune_gc_for_server()
     run_worker(worker_settings())
     return 0
 

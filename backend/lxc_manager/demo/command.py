@@ -189,8 +189,10 @@ async def run_demo(settings: Settings, host: str, port: int, task_duration: floa
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    from lxc_manager.core.runtime import tune_gc_for_server
     from lxc_manager.pvesim.schema import SchemaUnavailable
 
+    tune_gc_for_server()
     settings = demo_settings(get_settings())
     configure_logging(settings.log_level, settings.log_json)
     # uvicorn re-raises the signal it caught after shutting down; make SIGTERM a clean Ctrl-C, not a kill.
