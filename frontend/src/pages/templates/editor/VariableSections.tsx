@@ -1,0 +1,159 @@
+// Inputs (typed variables asked at deployment) and services (checked after provisioning).
+import { Button, Card, Checkbox, Group, NumberInput, Select, SimpleGrid, Stack, TagsInput, Text, TextInput } from "@mantine/core";
+import { IconPlus } from "@tabler/icons-react";
+
+import { INPUT_TYPES, PROTOCOLS, rowKey } from "./model";
+import { RowControls } from "./RowControls";
+import { Section } from "./Section";
+import type { EditorForm } from "./SettingsSections";
+
+export function InputsSection({ form }: { form: EditorForm }) {
+  const inputs = form.values.inputs;
+  return (
+    <Section title="Inputs">
+      <Text size="sm" c="dimmed">
+        Variables the user fills in at deployment; scripts see them as environment variables.
+      </Text>
+      {inputs.map((input, index) => {
+        const n = index + 1;
+        const secret = input.secret || input.type === "password";
+        return (
+          <Card key={input.key} withBorder padding="sm">
+            <Stack gap="xs">
+              <Group justify="space-between" wrap="nowrap">
+                <Text fw={600} size="sm">
+                  Input {n}
+                </Text>
+                <RowControls
+                  label={`input ${n}`}
+                  index={index}
+                  count={inputs.length}
+                  onMove={(from, to) => form.reorderListItem("inputs", { from, to })}
+                  onRemove={() => form.removeListItem("inputs", index)}
+                />
+              </Group>
+              <SimpleGrid cols={{ base: 1, sm: 3 }}>
+                <TextInput label={`Input ${n} name`} placeholder="admin_email" {...form.getInputProps(`inputs.${index}.name`)} />
+                <Select
+                  label={`Input ${n} type`}
+                  data={[...INPUT_TYPES]}
+                  allowDeselect={false}
+                  {...form.getInputProps(`inputs.${index}.type`)}
+                />
+                {input.type === "bool" ? (
+                  <Select
+                    label={`Input ${n} default`}
+                    data={["true", "false"]}
+                    clearable
+                    {...form.getInputProps(`inputs.${index}.default`)}
+                  />
+                ) : (
+                  <TextInput
+                    label={`Input ${n} default`}
+                    type={secret ? "password" : "text"}
+                    autoComplete="off"
+                    description={secret ? "Hidden once saved; leave empty for none" : undefined}
+                    {...form.getInputProps(`inputs.${index}.default`)}
+                  />
+                )}
+              </SimpleGrid>
+              <TextInput label={`Input ${n} description`} {...form.getInputProps(`inputs.${index}.description`)} />
+              {input.type === "enum" && (
+                <TagsInput label={`Input ${n} choices`} {...form.getInputProps(`inputs.${index}.choices`)} />
+              )}
+              <Group gap="lg">
+                <Checkbox label={`Input ${n} is secret`} {...form.getInputProps(`inputs.${index}.secret`, { type: "checkbox" })} />
+                <Checkbox
+                  label={`Input ${n} is required`}
+                  {...form.getInputProps(`inputs.${index}.required`, { type: "checkbox" })}
+                />
+              </Group>
+            </Stack>
+          </Card>
+        );
+      })}
+      <Group>
+        <Button
+          variant="light"
+          leftSection={<IconPlus size={16} aria-hidden />}
+          onClick={() =>
+            form.insertListItem("inputs", {
+              key: rowKey(),
+              name: "",
+              type: "string",
+              default: "",
+              secret: false,
+              required: false,
+              description: "",
+              choices: [],
+            })
+          }
+        >
+          Add input
+        </Button>
+      </Group>
+    </Section>
+  );
+}
+
+export function ServicesSection({ form }: { form: EditorForm }) {
+  const services = form.values.services;
+  return (
+    <Section title="Services">
+      <Text size="sm" c="dimmed">
+        What must be running after provisioning; web UIs become links on the deployment page.
+      </Text>
+      {services.map((service, index) => {
+        const n = index + 1;
+        return (
+          <Card key={service.key} withBorder padding="sm">
+            <Stack gap="xs">
+              <Group justify="space-between" wrap="nowrap">
+                <Text fw={600} size="sm">
+                  Service {n}
+                </Text>
+                <RowControls
+                  label={`service ${n}`}
+                  index={index}
+                  count={services.length}
+                  onRemove={() => form.removeListItem("services", index)}
+                />
+              </Group>
+              <SimpleGrid cols={{ base: 1, xs: 2, md: 5 }}>
+                <TextInput label={`Service ${n} name`} {...form.getInputProps(`services.${index}.name`)} />
+                <TextInput
+                  label={`Service ${n} systemd unit`}
+                  placeholder="nginx.service"
+                  {...form.getInputProps(`services.${index}.unit`)}
+                />
+                <NumberInput label={`Service ${n} port`} min={1} max={65535} {...form.getInputProps(`services.${index}.port`)} />
+                <Select
+                  label={`Service ${n} protocol`}
+                  data={[...PROTOCOLS]}
+                  allowDeselect={false}
+                  {...form.getInputProps(`services.${index}.protocol`)}
+                />
+                <TextInput
+                  label={`Service ${n} web UI path`}
+                  placeholder="/"
+                  {...form.getInputProps(`services.${index}.web_ui`)}
+                />
+              </SimpleGrid>
+            </Stack>
+          </Card>
+        );
+      })}
+      <Group>
+        <Button
+          variant="light"
+          leftSection={<IconPlus size={16} aria-hidden />}
+          onClick={() =>
+            form.insertListItem("services", { key: rowKey(), name: "", unit: "", port: "", protocol: "tcp", web_ui: "" })
+          }
+        >
+          Add service
+        </Button>
+      </Group>
+    </Section>
+  );
+}
