@@ -33,8 +33,8 @@ const bucketPage = {
 };
 
 async function fillNewTemplateWithScript() {
-  await userEvent.type(await screen.findByRole("textbox", { name: /^Name/ }), "web");
-  await userEvent.type(screen.getByRole("textbox", { name: "Description" }), "A web server");
+  await userEvent.type(await screen.findByRole("textbox", { name: "Template name" }), "web");
+  await userEvent.type(screen.getByRole("textbox", { name: "Template description" }), "A web server");
   await userEvent.click(screen.getByRole("button", { name: "Add script" }));
   const fileName = screen.getByRole("textbox", { name: "Script 1 file name" });
   await userEvent.clear(fileName);
@@ -92,7 +92,7 @@ describe("TemplateEditorPage", () => {
     await fillNewTemplateWithScript();
     await userEvent.click(screen.getByRole("button", { name: "Save template" }));
 
-    const name = screen.getByRole("textbox", { name: /^Name/ });
+    const name = screen.getByRole("textbox", { name: "Template name" });
     await waitFor(() => expect(name).toHaveAttribute("aria-invalid", "true"));
     expect(name).toHaveAccessibleDescription(expect.stringContaining("String should match pattern"));
     expect(screen.getByRole("textbox", { name: "Script 1 file name" })).toHaveAccessibleDescription(expect.stringContaining("line 9, column 3: script not found"));
@@ -114,7 +114,7 @@ describe("TemplateEditorPage", () => {
     });
     renderWithApp(<TemplateEditorPage />, { path: "/templates/web/edit", route: "/templates/:name/edit" });
 
-    const description = await screen.findByRole("textbox", { name: "Description" });
+    const description = await screen.findByRole("textbox", { name: "Template description" });
     expect(description).toHaveValue("web description");
     expect(screen.getByRole("textbox", { name: "Script 1 file name" })).toHaveValue("10-install.sh");
     await userEvent.clear(description);
@@ -124,12 +124,12 @@ describe("TemplateEditorPage", () => {
     expect(await screen.findByText("Someone else changed this template")).toBeInTheDocument();
     const firstPut = calls.find((c) => c.method === "PUT")!;
     expect(firstPut.headers.get("If-Match")).toBe('"2-abcdef"');
-    expect(screen.getByRole("textbox", { name: "Description" })).toHaveValue("My edit");
+    expect(screen.getByRole("textbox", { name: "Template description" })).toHaveValue("My edit");
 
     etag = '"3-fresh"';
     await userEvent.click(screen.getByRole("button", { name: "Keep my edits" }));
     await waitFor(() => expect(screen.queryByText("Someone else changed this template")).not.toBeInTheDocument());
-    expect(screen.getByRole("textbox", { name: "Description" })).toHaveValue("My edit");
+    expect(screen.getByRole("textbox", { name: "Template description" })).toHaveValue("My edit");
     await userEvent.click(screen.getByRole("button", { name: "Save template" }));
     await waitFor(() => expect(calls.filter((c) => c.method === "PUT")).toHaveLength(2));
     const second = calls.filter((c) => c.method === "PUT")[1]!;

@@ -12,7 +12,7 @@ export function BasicsSection({ form, editing }: { form: EditorForm; editing: bo
     <Section title="Basics">
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <TextInput
-          label="Name"
+          label="Template name"
           description={editing ? "The name cannot change; clone the template to rename it" : "Lowercase letters, digits and dashes"}
           required
           disabled={editing}
@@ -24,7 +24,7 @@ export function BasicsSection({ form, editing }: { form: EditorForm; editing: bo
           {...form.getInputProps("tags")}
         />
       </SimpleGrid>
-      <Textarea label="Description" autosize minRows={2} maxRows={6} {...form.getInputProps("description")} />
+      <Textarea label="Template description" autosize minRows={2} maxRows={6} {...form.getInputProps("description")} />
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <TextInput
           label="OS template"
