@@ -1,0 +1,85 @@
+// Filters of GET /audit: action prefix, actor, outcome and a time range.
+import { Button, Select, SimpleGrid, TextInput } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+
+import { api, unwrap } from "../../../api/client";
+
+export interface AuditFilterValues {
+  action: string;
+  actorId: string | null;
+  outcome: string | null;
+  since: string; // datetime-local value, local time
+  until: string;
+}
+
+export const NO_FILTERS: AuditFilterValues = { action: "", actorId: null, outcome: null, since: "", until: "" };
+
+/** datetime-local ("2026-01-02T10:30") is local time; the API wants an instant. */
+export function toInstant(local: string): string | undefined {
+  if (!local) return undefined;
+  const date = new Date(local);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+interface Props {
+  value: AuditFilterValues;
+  onChange: (value: AuditFilterValues) => void;
+}
+
+export function AuditFilters({ value, onChange }: Props) {
+  const users = useQuery({
+    queryKey: ["users", "names"],
+    queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })),
+  });
+  const set = (patch: Partial<AuditFilterValues>) => onChange({ ...value, ...patch });
+  const active = JSON.stringify(value) !== JSON.stringify(NO_FILTERS);
+
+  return (
+    <SimpleGrid cols={{ base: 1, xs: 2, md: 5 }} spacing="sm" verticalSpacing="sm">
+      <TextInput
+        label="Action starts with"
+        placeholder="e.g. auth. or node.create"
+        value={value.action}
+        onChange={(event) => set({ action: event.currentTarget.value })}
+      />
+      <Select
+        label="Actor"
+        placeholder="Anyone"
+        searchable
+        clearable
+        data={(users.data?.items ?? []).map((user) => ({ value: user.id, label: user.username }))}
+        value={value.actorId}
+        onChange={(actorId) => set({ actorId })}
+      />
+      <Select
+        label="Outcome"
+        placeholder="Any"
+        clearable
+        data={[
+          { value: "success", label: "Success" },
+          { value: "failure", label: "Failure" },
+          { value: "denied", label: "Denied" },
+        ]}
+        value={value.outcome}
+        onChange={(outcome) => set({ outcome })}
+      />
+      <TextInput
+        label="From"
+        type="datetime-local"
+        value={value.since}
+        onChange={(event) => set({ since: event.currentTarget.value })}
+      />
+      <TextInput
+        label="Until"
+        type="datetime-local"
+        value={value.until}
+        onChange={(event) => set({ until: event.currentTarget.value })}
+      />
+      {active && (
+        <Button variant="subtle" onClick={() => onChange(NO_FILTERS)} style={{ alignSelf: "end" }}>
+          Clear filters
+        </Button>
+      )}
+    </SimpleGrid>
+  );
+}
