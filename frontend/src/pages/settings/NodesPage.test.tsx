@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
 import { json, stubFetch } from "../../test/render";
-import { meRoute, renderAsPage } from "./components/testing";
+import { meRoute, renderAsPage, userOut } from "./components/testing";
 import NodesPage from "./NodesPage";
 
 const node = {
@@ -170,5 +170,32 @@ describe("NodesPage", () => {
     expect(calls.some((call) => call.method === "DELETE")).toBe(false);
     await user.click(within(dialog).getByRole("button", { name: "Delete node" }));
     await waitFor(() => expect(calls.some((call) => call.method === "DELETE")).toBe(true));
+  });
+});
+
+describe("NodesPage access", () => {
+  it("replaces a node's grant list with PUT", async () => {
+    const calls = stubFetch({
+      ...meRoute("admin"),
+      "GET /api/v1/nodes": () => json([node]),
+      "GET /api/v1/nodes/n-1/access": () =>
+        json([{ user_id: "u-2", username: "bob", role: "viewer", granted_at: "2026-01-01T10:00:00Z" }]),
+      "GET /api/v1/users": () =>
+        json({
+          items: [userOut({ id: "u-2", username: "bob", role: "viewer" }), userOut({ id: "u-3", username: "carol", role: "operator" })],
+          total: 2,
+          limit: 500,
+          offset: 0,
+        }),
+      "PUT /api/v1/nodes/n-1/access": () => json([]),
+    });
+    const user = userEvent.setup();
+    renderAsPage(<NodesPage />);
+    await user.click(await screen.findByRole("button", { name: "Manage access to pve1" }));
+    const dialog = await screen.findByRole("dialog", { name: "Access to pve1" });
+    expect(await within(dialog).findByText("bob (viewer)")).toBeInTheDocument();
+    await user.click(within(dialog).getByRole("button", { name: "Save access" }));
+    await waitFor(() => expect(calls.some((call) => call.method === "PUT")).toBe(true));
+    expect(await calls.find((call) => call.method === "PUT")!.json()).toEqual({ user_ids: ["u-2"] });
   });
 });

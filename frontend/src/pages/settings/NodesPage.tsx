@@ -1,7 +1,7 @@
 // Proxmox nodes: admins add (pinning the certificate), test, edit and delete; others see the nodes they may use.
 import { ActionIcon, Alert, Anchor, Badge, Button, Group, Stack, Table, Text, Tooltip } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { IconPencil, IconPlugConnected, IconPlus, IconTrash } from "@tabler/icons-react";
+import { IconPencil, IconPlugConnected, IconPlus, IconTrash, IconUsers } from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
@@ -11,6 +11,7 @@ import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { formatDateTime } from "./components/format";
+import { NodeAccessModal } from "./components/NodeAccessModal";
 import { NodeFormModal } from "./components/NodeFormModal";
 import { NodeTestModal } from "./components/NodeTestModal";
 
@@ -46,6 +47,7 @@ export default function NodesPage() {
   const [adding, setAdding] = useState(false);
   const [testing, setTesting] = useState<Node | null>(null);
   const [deleting, setDeleting] = useState<Node | null>(null);
+  const [accessFor, setAccessFor] = useState<Node | null>(null);
 
   const nodes = useQuery({ queryKey: ["nodes"], queryFn: () => unwrap(api.GET("/api/v1/nodes")) });
   const remove = useMutation({
@@ -145,6 +147,15 @@ export default function NodesPage() {
                               <IconPencil size={16} aria-hidden />
                             </ActionIcon>
                           </Tooltip>
+                          <Tooltip label="Who may use it">
+                            <ActionIcon
+                              variant="subtle"
+                              aria-label={`Manage access to ${node.name}`}
+                              onClick={() => setAccessFor(node)}
+                            >
+                              <IconUsers size={16} aria-hidden />
+                            </ActionIcon>
+                          </Tooltip>
                           <Tooltip label="Delete">
                             <ActionIcon
                               variant="subtle"
@@ -176,6 +187,7 @@ export default function NodesPage() {
             }}
           />
           <NodeTestModal node={testing} onClose={() => setTesting(null)} />
+          <NodeAccessModal node={accessFor} onClose={() => setAccessFor(null)} />
           <ConfirmModal
             opened={deleting !== null}
             title="Delete node"
