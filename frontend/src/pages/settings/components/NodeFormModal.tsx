@@ -74,7 +74,8 @@ export function NodeFormModal({ opened, onClose, node }: Props) {
   const values = form.values;
   const probeCurrent = probe.certificate !== null && probe.probedUrl === values.api_url.trim();
   // A new node pinned by fingerprint is only created once the admin confirmed the fetched certificate.
-  const needsConfirmation = values.tls_mode === "fingerprint" && !editing;
+  const needsConfirmation =
+    values.tls_mode === "fingerprint" && (!editing || node.tls_mode !== "fingerprint" || !node.tls_fingerprint);
   const confirmed = probeCurrent && probe.confirmed;
   // When editing, a fetched but unconfirmed certificate must not be saved silently either.
   const pendingReprobe = editing && values.tls_mode === "fingerprint" && probe.certificate !== null && !confirmed;
