@@ -21,3 +21,9 @@ class ResizeObserverStub {
 }
 window.ResizeObserver ??= ResizeObserverStub as unknown as typeof ResizeObserver;
 Element.prototype.scrollIntoView ??= () => {};
+// Mantine's autosize Textarea waits on document.fonts, which jsdom lacks.
+if (!("fonts" in document)) {
+  Object.defineProperty(document, "fonts", {
+    value: { ready: Promise.resolve(), addEventListener: () => {}, removeEventListener: () => {} },
+  });
+}
