@@ -34,7 +34,7 @@ export default function TemplateEditorPage() {
   const editing = Boolean(name);
   const { canWrite } = useAuth();
   const navigate = useNavigate();
-  const template = useTemplate(name);
+  const template = useTemplate(name, { forEdit: true });
   const save = useSaveTemplate(name);
   const form = useForm<EditorValues>({ initialValues: emptyValues() });
 
@@ -53,6 +53,16 @@ export default function TemplateEditorPage() {
       form.resetDirty();
     }
   }, [template.data, template.isFetchedAfterMount, form]);
+
+  // After a failed save, bring the first marked field (or the explanation) into view: Save is at the bottom.
+  const problemRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!problem) return;
+    const invalid = document.querySelector<HTMLElement>('form [aria-invalid="true"]');
+    const target = invalid ?? problemRef.current;
+    target?.scrollIntoView?.({ block: "center" });
+    invalid?.focus({ preventScroll: true });
+  }, [problem]);
 
   const latest = async (): Promise<TemplateDetail | undefined> => {
     setReloading(true);
@@ -133,12 +143,14 @@ export default function TemplateEditorPage() {
       <form onSubmit={form.onSubmit(submit)} noValidate>
         <Stack gap="md" maw={1100}>
           {problem && (
+            <div ref={problemRef}>
             <SaveProblems
               problem={problem}
               reloading={reloading}
               onKeepMine={() => void keepMine()}
               onLoadLatest={() => void loadLatest()}
             />
+            </div>
           )}
           {stash && (
             <Alert color="blue" title="Latest version loaded" withCloseButton onClose={() => setStash(null)}>

@@ -54,8 +54,10 @@ export function useTemplateList(query: TemplateQuery) {
   });
 }
 
-export function useTemplate(name: string | undefined) {
+/** `forEdit`: always fetch on mount, so the editor starts from the latest revision and its ETag. */
+export function useTemplate(name: string | undefined, { forEdit = false }: { forEdit?: boolean } = {}) {
   return useQuery({
+    refetchOnMount: forEdit ? "always" : true,
     queryKey: templateKeys.detail(name ?? ""),
     queryFn: ({ signal }) => unwrap(api.GET("/api/v1/templates/{name}", { params: { path: { name: name! } }, signal })),
     enabled: Boolean(name),

@@ -43,6 +43,15 @@ describe("highlighter", () => {
     expect(tokenize(code, "yaml").map((t) => t.text).join("")).toBe(code);
   });
 
+  it("does not colour digits inside words", () => {
+    expect(types("os:\n  template: debian-12-standard\nscripts:\n- 10-setup.sh\n", "yaml")).toEqual([
+      ["key", "os"],
+      ["key", "template"],
+      ["key", "scripts"],
+    ]);
+    expect(types("bash 10-setup.sh x1 v2.0", "bash")).toEqual([]);
+  });
+
   it("guesses the language from the path or shebang", () => {
     expect(languageOf("template.yaml")).toBe("yaml");
     expect(languageOf("scripts/10-install.sh")).toBe("bash");

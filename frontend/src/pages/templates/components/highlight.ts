@@ -17,10 +17,10 @@ const BASH_KEYWORDS = new Set([
 
 // One alternation per token kind; `y` (sticky) makes every match start where the previous ended.
 const BASH_RE =
-  /(#[^\n]*)|('[^']*'?)|("(?:[^"\\]|\\[\s\S])*"?)|(\$\{[^}\n]*\}?|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@#?$!*-])|([A-Za-z_][A-Za-z0-9_-]*)|(\d+\b)|(\s+)|([\s\S])/y;
+  /(#[^\n]*)|('[^']*'?)|("(?:[^"\\]|\\[\s\S])*"?)|(\$\{[^}\n]*\}?|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@#?$!*-])|([A-Za-z_][A-Za-z0-9_.-]*)|(\d+(?=[\s;|&)]|$))|(\s+)|([\s\S])/my;
 
 const YAML_RE =
-  /(#[^\n]*)|('(?:[^'\n]|'')*'?)|("(?:[^"\\\n]|\\.)*"?)|([^\s#:'"\-][^:#\n]*?(?=:(?:[ \t]|$)))|(\b(?:true|false|null|yes|no|on|off)\b|~)|(-?\d+(?:\.\d+)?\b)|(\s+)|([\s\S])/my;
+  /(#[^\n]*)|('(?:[^'\n]|'')*'?)|("(?:[^"\\\n]|\\.)*"?)|([^\s#:'"\-][^:#\n]*?(?=:(?:[ \t]|$)))|((?:true|false|null|yes|no|on|off|~)(?=[\s,\]}]|$))|(-?\d+(?:\.\d+)?(?=[\s,\]}]|$))|([^\s#'",\[\]{}]+)|(\s+)|([\s\S])/my;
 
 function push(out: Token[], type: TokenType, text: string): void {
   const last = out[out.length - 1];
@@ -57,7 +57,7 @@ export function tokenize(code: string, language: Language): Token[] {
       if (m[2] !== undefined || m[3] !== undefined) return "string";
       if (m[4] !== undefined) return "variable";
       if (m[5] !== undefined) return BASH_KEYWORDS.has(m[5]) ? "keyword" : "plain";
-      if (m[6] !== undefined) return "number";
+      if (m[6] !== undefined) return startsToken(prev) || /[=<>]/.test(prev) ? "number" : null;
       return "plain";
     });
   }

@@ -22,10 +22,12 @@ export function ScriptsTab({ template }: { template: TemplateDetail }) {
   return (
     <Stack gap="lg">
       {scripts.length === 0 && <Text c="dimmed">This template has no scripts.</Text>}
-      {scripts.map((script) => (
+      {scripts.map((script, index) => (
         <Stack key={script.path} gap="xs">
           <Group gap="xs">
-            <Badge variant="light">{script.order + 1}</Badge>
+            <Badge variant="light" aria-label={`Step ${index + 1}`}>
+              {index + 1}
+            </Badge>
             <Title order={3} size="h5" ff="monospace">
               {script.name}
             </Title>
