@@ -52,7 +52,13 @@ export function InputsSection({ form }: { form: EditorForm }) {
                     label={`Input ${n} default`}
                     type={secret ? "password" : "text"}
                     autoComplete="off"
-                    description={secret ? "Hidden once saved; leave empty for none" : undefined}
+                    description={
+                      input.hiddenDefault && input.default === ""
+                        ? "A secret default is saved but hidden: enter it again, or saving removes it"
+                        : secret
+                          ? "Hidden once saved; leave empty for none"
+                          : undefined
+                    }
                     {...form.getInputProps(`inputs.${index}.default`)}
                   />
                 )}

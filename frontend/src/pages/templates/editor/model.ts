@@ -33,6 +33,8 @@ export interface InputRow {
   required: boolean;
   description: string;
   choices: string[];
+  /** A secret default is saved but the API only shows a mask: it cannot be sent back. */
+  hiddenDefault?: boolean;
   /** The input as loaded: settings the form does not edit (pattern, min, max, generate) are kept. */
   orig?: Record<string, unknown>;
 }
@@ -159,6 +161,7 @@ export function valuesFromDetail(detail: TemplateDetail): EditorValues {
       required: Boolean(i.required),
       description: i.description ?? "",
       choices: i.choices ?? [],
+      hiddenDefault: i.default === SECRET_MASK,
       orig: { ...i },
     })),
     services: detail.services.map((s) => ({
