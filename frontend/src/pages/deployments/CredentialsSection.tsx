@@ -36,7 +36,7 @@ function CredentialRow({ containerId, name, description, canReveal }: {
       </Table.Td>
       <Table.Td>
         {value !== null ? (
-          <Group gap="xs" wrap="nowrap">
+          <Group gap="xs" wrap="wrap">
             <Code style={{ wordBreak: "break-all" }} aria-label={`Value of ${name}`}>{value}</Code>
             <CopyButton value={value} timeout={1500}>
               {({ copied, copy }) => (

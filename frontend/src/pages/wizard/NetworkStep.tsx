@@ -70,7 +70,7 @@ export function NetworkStep({ form, inputs }: { form: WizardForm; inputs: Templa
       )}
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <TextInput label="DNS servers" description="Comma-separated; empty: the host's" {...form.getInputProps("dns_servers")} />
-        <TextInput label="DNS search domain" {...form.getInputProps("search_domain")} />
+        <TextInput label="DNS search domain" description="Optional, e.g. lan" {...form.getInputProps("search_domain")} />
       </SimpleGrid>
       <Divider label="Access" labelPosition="left" />
       <Textarea

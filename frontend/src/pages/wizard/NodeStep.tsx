@@ -66,6 +66,7 @@ export function NodeStep({ form, defaults }: { form: WizardForm; defaults: Deplo
               }))}
               clearable
               {...form.getInputProps("rootfs_storage")}
+              value={form.values.rootfs_storage || null}
               onChange={(value) => form.setFieldValue("rootfs_storage", value ?? "")}
             />
             <NumberInput
