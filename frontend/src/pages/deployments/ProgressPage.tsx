@@ -74,7 +74,6 @@ export default function ProgressPage() {
       current.seen = stream.events.length;
     }
     return current.lines;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [stream.version, stream.events, streamKey]);
 
   useEffect(() => {
