@@ -46,3 +46,12 @@ export class ApiSession {
     return this.context.dispose();
   }
 }
+
+/** Sign in as admin and open the template editor on a new template with its name and description filled. */
+export async function openNewTemplate(page: Page, name: string): Promise<void> {
+  await signIn(page);
+  await page.getByRole("link", { name: "New template" }).click();
+  await expect(page).toHaveURL(/\/templates\/new$/);
+  await page.getByLabel("Template name").fill(name);
+  await page.getByLabel("Template description").fill("Created by the end-to-end test");
+}
