@@ -5,10 +5,14 @@ Sandbox layout (``<state>/containers/<vmid>/``): ``root/`` is the container's ``
 and ``.pvesim/calls.jsonl`` / ``.pvesim/state.json`` their log and state. ``snapshots/<name>/`` are copies of
 ``root/``.
 
-Isolation: as root with ``unshare`` available, ``pct exec`` runs the command in a private mount namespace chrooted
-into ``root/`` (host ``/usr``, ``/bin``, ``/lib*`` bind-mounted read-only, a minimal ``/dev`` of null/zero/full/
-random/urandom/tty, ``/proc``), so ``/etc/foo`` inside a script really is ``root/etc/foo``. The PID namespace is the
-host's (background daemons outlive the exec, as in a CT), so a root command can still see and signal host processes.
+Isolation: as root with ``unshare`` and ``nsenter`` available, ``pct exec`` runs the command in the container's
+private mount namespace chrooted into ``root/`` (host ``/usr``, ``/bin``, ``/lib*`` bind-mounted read-only, a minimal
+``/dev`` of null/zero/full/random/urandom/tty, ``/proc``), so ``/etc/foo`` inside a script really is
+``root/etc/foo``. Like a CT's, that namespace is made once (at the first exec after a start: ``unshare`` runs the
+mount set-up, the simulator keeps descriptors of its namespace, root and ``/root``, and the set-up process exits)
+and every exec enters it with ``nsenter`` — one process instead of a dozen per command. It is dropped on stop,
+rollback and destroy. The PID namespace is the host's (background daemons outlive the exec, as in a CT), so a root
+command can still see and signal host processes.
 Otherwise ("prefix" mode) the command runs on the host with cwd and HOME inside the sandbox and
 ``CT_ROOT`` pointing at it; absolute paths are then *not* remapped (only ``pct push/pull`` and the shims are).
 """
@@ -20,6 +24,7 @@ import json
 import os
 import shutil
 import sys
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +37,10 @@ SHIMMED = ("apt-get", "apt", "dpkg", "dpkg-query", "systemctl", "ss", "useradd",
            "id", "curl", "wget", "ip", "getent")  # fmt: skip
 CT_PATH = "/.pvesim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 Output = Callable[[bytes], Awaitable[None]]
+# The wrappers import the shim as a module instead of running it as a script, so its bytecode is cached in
+# ``.pvesim/__pycache__`` after the first call; ``-I -S``: no site module, no user or environment paths (the shims are
+# standard library only). Each shim call is a fresh interpreter, and these halve its start-up CPU.
+SHIM_LOADER = "'import sys; sys.path.insert(0, sys.argv.pop(1)); import shim; sys.exit(shim.main())'"
 
 _CHROOT_SETUP = r"""
 set -e
@@ -51,6 +60,44 @@ done
 mount -t proc proc "$R/proc"
 exec chroot "$R" "$@"
 """
+
+
+# The set-up process of a container's namespace: mounts done, it reports its pid from inside the chroot (cwd
+# ``/root``) and waits for the simulator to have opened its namespace descriptors (stdin closed).
+_HOLDER = ["/bin/sh", "-c", 'cd /root 2>/dev/null || cd /; echo "$$"; read -r _ || :']
+
+
+class _Namespace:
+    """Descriptors of one container's mount namespace, its root and ``/root`` (passed to ``nsenter``)."""
+
+    def __init__(self, pid: int) -> None:
+        opened: list[int] = []
+        try:
+            opened.append(os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC))
+            opened.append(os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            opened.append(os.open(f"/proc/{pid}/cwd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        except OSError:
+            for fd in opened:
+                os.close(fd)
+            raise
+        self.fds = tuple(opened)
+        self.closed = False
+
+    def argv(self) -> list[str]:
+        mnt, root, cwd = (f"/proc/self/fd/{fd}" for fd in self.fds)
+        return ["nsenter", f"--mount={mnt}", f"--root={root}", f"--wd={cwd}", "--"]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            for fd in self.fds:
+                os.close(fd)
+
+
+def _close_namespaces(namespaces: dict[int, _Namespace]) -> None:
+    for namespace in namespaces.values():
+        namespace.close()
+    namespaces.clear()
 
 
 class BackendError(Exception):
@@ -116,9 +163,45 @@ class MemoryBackend:
         chosen = isolation or os.environ.get("LXCM_PVESIM_ISOLATION")
         if chosen is None:
             # The shims run with the host's /usr/bin/python3 inside the chroot.
-            usable = os.geteuid() == 0 and shutil.which("unshare") and shutil.which("chroot")
+            usable = os.geteuid() == 0 and all(shutil.which(tool) for tool in ("unshare", "nsenter", "chroot"))
             chosen = "chroot" if usable and Path("/usr/bin/python3").exists() else "prefix"
         self.isolation = chosen
+        self._namespaces: dict[int, _Namespace] = {}
+        self._namespace_locks: dict[int, asyncio.Lock] = {}
+        weakref.finalize(self, _close_namespaces, self._namespaces)
+
+    def close(self) -> None:
+        """Release every container namespace (processes still inside keep theirs)."""
+        _close_namespaces(self._namespaces)
+
+    def _drop_namespace(self, vmid: int) -> None:
+        namespace = self._namespaces.pop(vmid, None)
+        if namespace is not None:
+            namespace.close()
+
+    async def _namespace(self, vmid: int, root: Path) -> _Namespace:
+        lock = self._namespace_locks.setdefault(vmid, asyncio.Lock())
+        async with lock:
+            namespace = self._namespaces.get(vmid)
+            if namespace is None or namespace.closed:
+                namespace = self._namespaces[vmid] = await self._make_namespace(vmid, root)
+            return namespace
+
+    async def _make_namespace(self, vmid: int, root: Path) -> _Namespace:
+        proc = await asyncio.create_subprocess_exec(
+            "unshare", "--mount", "--fork", "--", "/bin/sh", "-c", _CHROOT_SETUP, "sh", str(root), *_HOLDER,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        try:
+            line = await proc.stdout.readline()
+            if not line.strip().isdigit():
+                error = (await proc.stderr.read()).decode(errors="replace").strip()
+                raise BackendError(f"container {vmid}: cannot set up its namespace: {error or 'no pid'}")
+            return _Namespace(int(line))
+        finally:
+            proc.stdin.close()
+            await proc.wait()
 
     def ct_dir(self, vmid: int) -> Path:
         return self.base / str(vmid)
@@ -138,6 +221,7 @@ class MemoryBackend:
         self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None,
         params: Mapping[str, object] | None = None,
     ) -> None:  # fmt: skip
+        self._drop_namespace(vmid)
         await asyncio.to_thread(self._create, vmid, ostemplate, hostname, ssh_keys)
 
     def _create(self, vmid: int, ostemplate: str, hostname: str, ssh_keys: str | None) -> None:
@@ -161,7 +245,7 @@ class MemoryBackend:
         for name in SHIMMED:
             wrapper = meta / "bin" / name
             wrapper.write_text(
-                f'#!/bin/sh\nexec "${{PVESIM_PYTHON:-python3}}" "$CT_ROOT/.pvesim/shim.py" {name} "$@"\n'
+                f'#!/bin/sh\nexec "${{PVESIM_PYTHON:-python3}}" -I -S -c {SHIM_LOADER} "$CT_ROOT/.pvesim" {name} "$@"\n'
             )
             wrapper.chmod(0o755)
 
@@ -181,6 +265,7 @@ class MemoryBackend:
 
     async def start(self, vmid: int) -> None:
         # Booting activates enabled units; stopping deactivates everything (like systemd in a real CT).
+        self._drop_namespace(vmid)
         await asyncio.to_thread(self._update_services, vmid, True)
 
     def _set_network(self, vmid: int, addresses: list[dict[str, str]]) -> None:
@@ -194,29 +279,34 @@ class MemoryBackend:
         await asyncio.to_thread(self._set_network, vmid, addresses)
 
     async def stop(self, vmid: int) -> None:
+        self._drop_namespace(vmid)
         await asyncio.to_thread(self._update_services, vmid, False)
 
     async def destroy(self, vmid: int) -> None:
+        self._drop_namespace(vmid)
         await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid), True)
 
-    def _command(self, vmid: int, argv: list[str]) -> tuple[list[str], dict[str, str] | None, str | None]:
+    async def _command(
+        self, vmid: int, argv: list[str]
+    ) -> tuple[list[str], dict[str, str], str | None, tuple[int, ...]]:
+        """argv, environment, cwd and the descriptors to pass (chroot: the container's namespace)."""
         root = self._require(vmid)
         if self.isolation == "chroot":
-            env_args = [f"PATH={CT_PATH}", "HOME=/root", "CT_ROOT=/", f"CT_VMID={vmid}", "LANG=C.UTF-8",
-                        "TERM=dumb", "PVESIM_PYTHON=python3"]  # fmt: skip
-            command = ["unshare", "--mount", "--fork", "--", "/bin/sh", "-c", _CHROOT_SETUP, "sh", str(root),
-                       "/usr/bin/env", "-i", "-C", "/root", *env_args, *argv]  # fmt: skip
-            return command, None, None
+            env = {"PATH": CT_PATH, "HOME": "/root", "CT_ROOT": "/", "CT_VMID": str(vmid), "LANG": "C.UTF-8",
+                   "TERM": "dumb", "PVESIM_PYTHON": "python3"}  # fmt: skip
+            namespace = await self._namespace(vmid, root)
+            return [*namespace.argv(), *argv], env, None, namespace.fds
         path = f"{root}/.pvesim/bin:" + os.environ.get("PATH", "/usr/bin:/bin")
         env = {"PATH": path, "HOME": str(root / "root"), "CT_ROOT": str(root), "CT_VMID": str(vmid),
                "LANG": "C.UTF-8", "TERM": "dumb", "PVESIM_PYTHON": sys.executable}  # fmt: skip
-        return argv, env, str(root / "root")
+        return argv, env, str(root / "root"), ()
 
     async def exec(
         self, vmid: int, argv: list[str], stdin: AsyncIterator[bytes] | None, stdout: Output, stderr: Output
     ) -> int:
-        command, env, cwd = self._command(vmid, argv)
+        command, env, cwd, fds = await self._command(vmid, argv)
         try:
+            # No await between building the command and the fork: the namespace descriptors are still open.
             proc = await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -224,6 +314,7 @@ class MemoryBackend:
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
                 cwd=cwd,
+                pass_fds=fds,
             )
         except FileNotFoundError:
             await stderr(f'lxc-attach: {vmid}: Failed to exec "{argv[0]}": No such file or directory\n'.encode())
@@ -302,12 +393,15 @@ class MemoryBackend:
             shutil.rmtree(self.root(vmid), ignore_errors=True)
             _copy_root(source, self.root(vmid))
 
+        self._drop_namespace(vmid)  # its mounts sit on the root being replaced
         await asyncio.to_thread(swap)
 
     async def delete_snapshot(self, vmid: int, name: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.ct_dir(vmid) / "snapshots" / name, True)
 
     async def clone(self, vmid: int, newid: int) -> None:
+        self._drop_namespace(newid)
+
         def copy() -> None:
             shutil.rmtree(self.ct_dir(newid), ignore_errors=True)
             _copy_root(self._require(vmid), self.root(newid))

@@ -8,15 +8,16 @@ for example, ``systemctl is-active nginx`` answers ``active`` after ``apt-get in
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import shlex
 import sys
 import time
-import urllib.parse
-import zlib
-from typing import Any
+
+# Every shim call is a fresh interpreter: modules only some commands need are imported where they are used, and
+# ``typing`` only for the type checker (these imports cost more CPU than most shims' whole work).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Packages that bring a service, with the TCP ports it listens on once active.
 SERVICES = {
@@ -205,6 +206,8 @@ def unit_ports(unit: str) -> list[int]:
         for line in lines:
             if not line.startswith("ExecStart="):
                 continue
+            import shlex
+
             words = shlex.split(line.partition("=")[2].lstrip("-@+!:"))
             for index, word in enumerate(words[1:], start=1):
                 value = word.rsplit("=", 1)[-1].rsplit(":", 1)[-1]
@@ -243,6 +246,8 @@ def ss(argv: list[str]) -> int:
 
 def ip_cmd(argv: list[str]) -> int:
     """``ip [-4] [-o] addr show [scope global]`` and ``ip route [show default]`` from the simulated lease."""
+    import ipaddress
+
     nets = load_state().get("network", [])
     words = [a for a in argv if not a.startswith("-")]
     obj = words[0] if words else ""
@@ -295,6 +300,8 @@ def getent(argv: list[str]) -> int:
             out(line)
             return 0
     if database == "hosts" and "." in key:
+        import zlib
+
         out(f"198.51.100.{zlib.crc32(key.encode()) % 254 + 1}    {key}")
         return 0
     return 2
@@ -302,6 +309,8 @@ def getent(argv: list[str]) -> int:
 
 def curl(argv: list[str]) -> int:
     """Answers for the CT's own active services (127.0.0.1, localhost or its address); anything else has no network."""
+    import urllib.parse
+
     url = next((a for a in reversed(argv) if a.startswith(("http://", "https://"))), "")
     parsed = urllib.parse.urlsplit(url)
     own = {"127.0.0.1", "localhost", "::1"} | {net["inet"].split("/")[0] for net in load_state().get("network", [])}
