@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import re
 import ssl
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -77,18 +79,32 @@ class TLSConfig:
             raise ValueError(f"unknown TLS mode {self.mode!r}")
 
     def ssl_context(self) -> ssl.SSLContext:
-        if self.mode == "system":
-            return ssl.create_default_context()
-        if self.mode == "ca_bundle":
-            try:
-                return ssl.create_default_context(cadata=self.ca_bundle_pem)
-            except ssl.SSLError as exc:
-                raise ValueError(f"invalid CA bundle: {exc}") from exc
-        # Fingerprint mode: the CA chain is deliberately not checked; the pin in _PinningStream is the trust anchor.
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
+        """The client context for this trust setting, shared by every client with the same setting in this process
+        (building one loads the CA store: tens of ms of CPU). Rebuilt every ``SSL_CONTEXT_TTL_S`` so a changed
+        system CA store is picked up by a long-running worker."""
+        bucket = int(time.monotonic() // SSL_CONTEXT_TTL_S)
+        return _ssl_context(self.mode, self.ca_bundle_pem if self.mode == "ca_bundle" else None, bucket)
+
+
+SSL_CONTEXT_TTL_S = 600.0
+
+
+@functools.lru_cache(maxsize=32)
+def _ssl_context(mode: TLSMode, ca_bundle_pem: str | None, bucket: int) -> ssl.SSLContext:
+    """Never mutated after creation except for ALPN, which every transport here sets to the same ``http/1.1``."""
+    if mode == "system":
+        return ssl.create_default_context()
+    if mode == "ca_bundle":
+        try:
+            return ssl.create_default_context(cadata=ca_bundle_pem)
+        except ssl.SSLError as exc:
+            raise ValueError(f"invalid CA bundle: {exc}") from exc
+    # Fingerprint mode: the CA chain is deliberately not checked; the pin in _PinningStream is the trust anchor, so
+    # the CA store is not loaded either (PROTOCOL_TLS_CLIENT has create_default_context's protocol defaults).
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 class _PinningStream(httpcore.AsyncNetworkStream):
