@@ -50,6 +50,7 @@ from lxc_manager.templates.loader import (
     parse_template,
 )
 from lxc_manager.templates.repository import TemplateRepository
+from lxc_manager.templates.resolve import SECRET_MASK, is_secret
 from lxc_manager.templates.sync import SyncReport, sync_templates
 
 WRITABLE_PREFIXES = ("scripts/", "files/", "hooks/")
@@ -142,6 +143,38 @@ def build_raw(
         except InvalidTemplate as exc:
             raise invalid(exc.problems) from None
     return RawTemplate(name=name, files=raw_files)
+
+
+def restore_masked_secrets(raw: RawTemplate, current: TemplateManifest) -> RawTemplate:
+    """Put back secret input defaults that come back as the mask the API shows instead of them.
+
+    The detail answer masks them, so an editor that sends the template back unchanged must not replace a stored
+    secret with ``********``. A mask with no stored secret of that name behind it is refused, never saved.
+    """
+    try:
+        manifest, _ = parse_manifest_text(raw.files[MANIFEST].data)
+    except InvalidTemplate:
+        return raw  # _validate reports it with positions
+    stored = {spec.name: spec.default for spec in current.inputs if is_secret(spec) and spec.default is not None}
+    inputs = []
+    restored = False
+    for index, spec in enumerate(manifest.inputs):
+        if is_secret(spec) and spec.default == SECRET_MASK:
+            if spec.name not in stored:
+                raise invalid(
+                    [
+                        Problem(
+                            MANIFEST, "is the mask of a stored secret; enter a value", field=f"inputs.{index}.default"
+                        )
+                    ]
+                )
+            spec = spec.model_copy(update={"default": stored[spec.name]})
+            restored = True
+        inputs.append(spec)
+    if not restored:
+        return raw
+    text = render_manifest_yaml(manifest.model_copy(update={"inputs": inputs}))
+    return RawTemplate(name=raw.name, files={**raw.files, MANIFEST: RawFile(text.encode("utf-8"), 0o644)})
 
 
 async def _validate(session: AsyncSession, raw: RawTemplate) -> ParsedTemplate:
@@ -266,7 +299,8 @@ async def update_template(
     check_if_match(template, if_match)
     if template.status != TemplateStatus.active.value:
         raise Conflict(f"template {name!r} is archived; create it again to restore it", code="template_archived")
-    parsed = await _validate(session, raw)
+    current = TemplateManifest.model_validate((await get_revision(session, template)).manifest)
+    parsed = await _validate(session, restore_masked_secrets(raw, current))
     root = settings.templates_dir
     if template.folder is not None:
         disk.require_templates_writable(settings, f"cannot save template {name!r}")

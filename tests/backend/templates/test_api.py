@@ -198,6 +198,37 @@ async def test_create_from_a_manifest_object(writer: httpx.AsyncClient, lxc_tree
     assert "name: from-json" in written and "hunter2-hunter2" in written  # the folder is the template
 
 
+async def test_a_masked_secret_default_sent_back_keeps_the_stored_secret(
+    writer: httpx.AsyncClient, lxc_tree: Path
+) -> None:
+    manifest = {
+        "format": 1,
+        "name": "masked",
+        "os": {"template": "debian-12-standard"},
+        "inputs": [{"name": "db_password", "type": "password", "default": "hunter2-hunter2"}],
+    }
+    created = await writer.post(API, json={"manifest": manifest})
+    assert created.status_code == 201, created.text
+    detail = created.json()
+    # What an editor sends back after reading the detail: the masked default, plus a real change.
+    edited = {**manifest, "description": "edited", "inputs": detail["inputs"]}
+    response = await writer.put(f"{API}/masked", json={"manifest": edited}, headers={"If-Match": detail["etag"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["description"] == "edited"
+    written = (lxc_tree / "templates" / "masked" / "template.yaml").read_text()
+    assert "hunter2-hunter2" in written and "********" not in written
+
+    # A mask where no secret is stored is refused on the field, never saved as the value.
+    renamed = [{**detail["inputs"][0], "name": "other_password"}]
+    etag = response.json()["etag"]
+    refused = await writer.put(
+        f"{API}/masked", json={"manifest": {**manifest, "inputs": renamed}}, headers={"If-Match": etag}
+    )
+    payload = assert_error_shape(refused, 422, "invalid_template")
+    assert any(field["loc"][-1] == "default" or "inputs.0.default" in str(field["loc"]) for field in payload["fields"])
+    assert "********" not in (lxc_tree / "templates" / "masked" / "template.yaml").read_text()
+
+
 async def test_update_needs_if_match_and_stale_edits_get_412(
     app: FastAPI, writer: httpx.AsyncClient, lxc_tree: Path
 ) -> None:

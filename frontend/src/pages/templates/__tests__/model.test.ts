@@ -34,7 +34,7 @@ describe("editor model", () => {
       ],
     });
     const values = valuesFromDetail(original);
-    expect(values.inputs[0]!.default).toBe(""); // the mask is never put back as a value
+    expect(values.inputs[0]!.default).toBe(""); // the mask is never shown as a value
     expect(values.inputs[0]!.hiddenDefault).toBe(true);
     const body = buildBody(values, original);
     const manifest = body.manifest as unknown as Record<string, any>;
@@ -42,7 +42,11 @@ describe("editor model", () => {
     expect(manifest.hooks).toEqual({ "post-start": ["wait.sh"] });
     expect(manifest.credentials).toHaveLength(1);
     expect(manifest.container).toMatchObject({ cores: 2, memory: 1024, dns: { servers: ["1.1.1.1"] } });
-    expect(manifest.inputs[0]).toMatchObject({ name: "admin_password", min: 12, generate: true, default: null });
+    // Left empty, the mask goes back and the server keeps the stored secret; typed over, the new value goes.
+    expect(manifest.inputs[0]).toMatchObject({ name: "admin_password", min: 12, generate: true, default: SECRET_MASK });
+    values.inputs[0]!.default = "a-new-secret-value";
+    const replaced = buildBody(values, original).manifest as unknown as Record<string, any>;
+    expect(replaced.inputs[0].default).toBe("a-new-secret-value");
     expect(Object.keys(body.files ?? {}).sort()).toEqual(["hooks/wait.sh", "scripts/10-install.sh"]);
   });
 

@@ -54,7 +54,7 @@ export function InputsSection({ form }: { form: EditorForm }) {
                     autoComplete="off"
                     description={
                       input.hiddenDefault && input.default === ""
-                        ? "A secret default is saved but hidden: enter it again, or saving removes it"
+                        ? "A secret default is saved and hidden: leave empty to keep it, or type a new one"
                         : secret
                           ? "Hidden once saved; leave empty for none"
                           : undefined

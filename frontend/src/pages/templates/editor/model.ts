@@ -33,7 +33,7 @@ export interface InputRow {
   required: boolean;
   description: string;
   choices: string[];
-  /** A secret default is saved but the API only shows a mask: it cannot be sent back. */
+  /** A secret default is saved but the API only shows a mask; sending the mask back keeps the stored value. */
   hiddenDefault?: boolean;
   /** The input as loaded: settings the form does not edit (pattern, min, max, generate) are kept. */
   orig?: Record<string, unknown>;
@@ -155,7 +155,7 @@ export function valuesFromDetail(detail: TemplateDetail): EditorValues {
       key: rowKey(),
       name: i.name,
       type: i.type ?? "string",
-      // A secret default comes back masked: it cannot be edited, only replaced.
+      // A secret default comes back masked: left empty it is kept (the mask goes back), typed over it is replaced.
       default: i.default == null || i.default === SECRET_MASK ? "" : String(i.default),
       secret: Boolean(i.secret),
       required: Boolean(i.required),
@@ -181,7 +181,7 @@ const num = (value: number | string): number => (typeof value === "number" ? val
 const orNull = (value: string) => (value.trim() === "" ? null : value.trim());
 
 function inputDefault(row: InputRow): string | number | boolean | null {
-  if (row.default === "") return null;
+  if (row.default === "") return row.hiddenDefault ? SECRET_MASK : null; // the server keeps what it stores
   if (row.type === "int") return Number(row.default);
   if (row.type === "bool") return row.default === "true";
   return row.default;
