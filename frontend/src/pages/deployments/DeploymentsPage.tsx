@@ -1,5 +1,5 @@
 // /deployments — every deployment the caller can see, newest first, with status and a link to its progress.
-import { Anchor, Badge, Button, Group, Pagination, Select, Stack, Table, Text } from "@mantine/core";
+import { Anchor, Badge, Button, Select, Stack, Table, Text } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -7,11 +7,13 @@ import { Link } from "react-router";
 
 import { api, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
+import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
+import { EmptyState } from "../../components/PageState";
+import { QueryView } from "../../components/QueryView";
+import { pageParams } from "../../lib/paging";
 import { formatWhen, statusColor, TERMINAL } from "./format";
 
-const PAGE_SIZE = 50;
 type StatusFilter = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 const STATUS_OPTIONS: { value: StatusFilter; label: string }[] = [
   { value: "running", label: "Running" },
@@ -31,14 +33,13 @@ export default function DeploymentsPage() {
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/deployments", {
-          params: { query: { status: status ?? undefined, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE } },
+          params: { query: { status: status ?? undefined, ...pageParams(page) } },
         }),
       ),
     placeholderData: keepPreviousData,
     // Keep running deployments' badges fresh without a stream per row.
     refetchInterval: (query) => (query.state.data?.items.some((d) => !TERMINAL.has(d.status)) ? 5000 : false),
   });
-  const pages = list.data ? Math.max(1, Math.ceil(list.data.total / PAGE_SIZE)) : 1;
 
   return (
     <>
@@ -66,60 +67,59 @@ export default function DeploymentsPage() {
           clearable
           maw={{ base: "100%", sm: 240 }}
         />
-        {list.isPending ? (
-          <LoadingState label="Loading deployments" />
-        ) : list.isError ? (
-          <ErrorState error={list.error} onRetry={() => void list.refetch()} />
-        ) : list.data.items.length === 0 ? (
-          <EmptyState title={status ? "No deployment with this status" : "No deployments yet"}>
-            {canWrite ? "Start one from a template with “New deployment”." : "An operator can start one."}
-          </EmptyState>
-        ) : (
-          <>
-            <Table.ScrollContainer minWidth={720}>
-              <Table striped highlightOnHover verticalSpacing="sm" aria-label="Deployments">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th>Hostname</Table.Th>
-                    <Table.Th>Template</Table.Th>
-                    <Table.Th>Node</Table.Th>
-                    <Table.Th>VMID</Table.Th>
-                    <Table.Th>Created</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {list.data.items.map((d) => (
-                    <Table.Tr key={d.id}>
-                      <Table.Td>
-                        <Badge color={statusColor(d.status)} variant="light">{d.status}</Badge>
-                        {d.status === "running" && <Text size="xs" c="dimmed">{d.phase}</Text>}
-                      </Table.Td>
-                      <Table.Td>
-                        <Anchor component={Link} to={`/deployments/${d.id}`} aria-label={`Open deployment ${d.hostname ?? d.id}`}>
-                          {d.hostname ?? d.id.slice(0, 8)}
-                        </Anchor>
-                      </Table.Td>
-                      <Table.Td>
-                        {d.template_name} <Text span size="xs" c="dimmed">rev {d.template_revision}</Text>
-                      </Table.Td>
-                      <Table.Td>{d.node_name}</Table.Td>
-                      <Table.Td>{d.vmid ?? "—"}</Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{formatWhen(d.created_at)}</Text>
-                      </Table.Td>
+        <QueryView
+          query={list}
+          loadingLabel="Loading deployments"
+          isEmpty={(data) => data.items.length === 0}
+          empty={
+            <EmptyState title={status ? "No deployment with this status" : "No deployments yet"}>
+              {canWrite ? "Start one from a template with “New deployment”." : "An operator can start one."}
+            </EmptyState>
+          }
+        >
+          {(data) => (
+            <>
+              <Table.ScrollContainer minWidth={720}>
+                <Table striped highlightOnHover verticalSpacing="sm" aria-label="Deployments">
+                  <Table.Thead>
+                    <Table.Tr>
+                      <Table.Th>Status</Table.Th>
+                      <Table.Th>Hostname</Table.Th>
+                      <Table.Th>Template</Table.Th>
+                      <Table.Th>Node</Table.Th>
+                      <Table.Th>VMID</Table.Th>
+                      <Table.Th>Created</Table.Th>
                     </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
-            {pages > 1 && (
-              <Group justify="center">
-                <Pagination total={pages} value={page} onChange={setPage} aria-label="Deployment pages" />
-              </Group>
-            )}
-          </>
-        )}
+                  </Table.Thead>
+                  <Table.Tbody>
+                    {data.items.map((d) => (
+                      <Table.Tr key={d.id}>
+                        <Table.Td>
+                          <Badge color={statusColor(d.status)} variant="light">{d.status}</Badge>
+                          {d.status === "running" && <Text size="xs" c="dimmed">{d.phase}</Text>}
+                        </Table.Td>
+                        <Table.Td>
+                          <Anchor component={Link} to={`/deployments/${d.id}`} aria-label={`Open deployment ${d.hostname ?? d.id}`}>
+                            {d.hostname ?? d.id.slice(0, 8)}
+                          </Anchor>
+                        </Table.Td>
+                        <Table.Td>
+                          {d.template_name} <Text span size="xs" c="dimmed">rev {d.template_revision}</Text>
+                        </Table.Td>
+                        <Table.Td>{d.node_name}</Table.Td>
+                        <Table.Td>{d.vmid ?? "—"}</Table.Td>
+                        <Table.Td>
+                          <Text size="sm">{formatWhen(d.created_at)}</Text>
+                        </Table.Td>
+                      </Table.Tr>
+                    ))}
+                  </Table.Tbody>
+                </Table>
+              </Table.ScrollContainer>
+              <ListPagination total={data.total} page={page} onChange={setPage} aria-label="Deployment pages" />
+            </>
+          )}
+        </QueryView>
       </Stack>
     </>
   );

@@ -1,19 +1,21 @@
 // Proxmox nodes: admins add (pinning the certificate), test, edit and delete; others see the nodes they may use.
-import { ActionIcon, Alert, Anchor, Badge, Button, Group, Stack, Table, Text, Tooltip } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
+import { Alert, Anchor, Badge, Button, Group, Stack, Table, Text } from "@mantine/core";
 import { IconPencil, IconPlugConnected, IconPlus, IconTrash, IconUsers } from "@tabler/icons-react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
+import { IconAction } from "../../components/IconAction";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
+import { EmptyState } from "../../components/PageState";
+import { QueryView } from "../../components/QueryView";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { formatDateTime } from "./components/format";
 import { NodeAccessModal } from "./components/NodeAccessModal";
 import { NodeFormModal } from "./components/NodeFormModal";
 import { NodeTestModal } from "./components/NodeTestModal";
+import { useConfirmedAction } from "./components/useConfirmedAction";
 
 type Node = Schemas["NodeOut"];
 
@@ -42,26 +44,17 @@ function NodeStatus({ node }: { node: Node }) {
 
 export default function NodesPage() {
   const { isAdmin } = useAuth();
-  const queryClient = useQueryClient();
   const [formNode, setFormNode] = useState<Node | null>(null);
   const [adding, setAdding] = useState(false);
   const [testing, setTesting] = useState<Node | null>(null);
-  const [deleting, setDeleting] = useState<Node | null>(null);
   const [accessFor, setAccessFor] = useState<Node | null>(null);
 
   const nodes = useQuery({ queryKey: ["nodes"], queryFn: () => unwrap(api.GET("/api/v1/nodes")) });
-  const remove = useMutation({
-    mutationFn: (node: Node) => unwrap(api.DELETE("/api/v1/nodes/{node_id}", { params: { path: { node_id: node.id } } })),
-    onSuccess: (_, node) => {
-      void queryClient.invalidateQueries({ queryKey: ["nodes"] });
-      notifications.show({ color: "green", message: `Node ${node.name} deleted` });
-      closeDelete();
-    },
+  const remove = useConfirmedAction({
+    action: (node: Node) => unwrap(api.DELETE("/api/v1/nodes/{node_id}", { params: { path: { node_id: node.id } } })),
+    invalidates: ["nodes"],
+    successMessage: (node) => `Node ${node.name} deleted`,
   });
-  function closeDelete() {
-    remove.reset();
-    setDeleting(null);
-  }
 
   return (
     <>
@@ -82,99 +75,97 @@ export default function NodesPage() {
             These are the nodes you may deploy to. Only an admin can add or change nodes and grant access.
           </Alert>
         )}
-        {nodes.isPending ? (
-          <LoadingState label="Loading nodes" />
-        ) : nodes.isError ? (
-          <ErrorState error={nodes.error} onRetry={() => void nodes.refetch()} />
-        ) : nodes.data.length === 0 ? (
-          <EmptyState title="No nodes">
-            {isAdmin ? "Add your first Proxmox node with “Add node”." : "No node has been shared with you yet; ask an admin."}
-          </EmptyState>
-        ) : (
-          <Table.ScrollContainer minWidth={680}>
-            <Table striped verticalSpacing="sm" aria-label="Nodes">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>API URL</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Version</Table.Th>
-                  <Table.Th>TLS</Table.Th>
-                  {isAdmin && <Table.Th>Actions</Table.Th>}
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {nodes.data.map((node) => (
-                  <Table.Tr key={node.id}>
-                    <Table.Td>
-                      <Text fw={600} size="sm">
-                        {node.name}
-                      </Text>
-                      {node.pve_node && node.pve_node !== node.name && (
-                        <Text size="xs" c="dimmed">
-                          PVE node {node.pve_node}
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <Anchor href={node.api_url} target="_blank" rel="noreferrer" size="sm" style={{ wordBreak: "break-all" }}>
-                        {node.api_url}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <NodeStatus node={node} />
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">{node.pve_version ?? "—"}</Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">{TLS_LABEL[node.tls_mode]}</Text>
-                    </Table.Td>
-                    {isAdmin && (
-                      <Table.Td>
-                        <Group gap={4} wrap="nowrap">
-                          <Button
-                            size="xs"
-                            variant="light"
-                            leftSection={<IconPlugConnected size={14} aria-hidden />}
-                            aria-label={`Test connection to ${node.name}`}
-                            onClick={() => setTesting(node)}
-                          >
-                            Test connection
-                          </Button>
-                          <Tooltip label="Edit">
-                            <ActionIcon variant="subtle" aria-label={`Edit node ${node.name}`} onClick={() => setFormNode(node)}>
-                              <IconPencil size={16} aria-hidden />
-                            </ActionIcon>
-                          </Tooltip>
-                          <Tooltip label="Who may use it">
-                            <ActionIcon
-                              variant="subtle"
-                              aria-label={`Manage access to ${node.name}`}
-                              onClick={() => setAccessFor(node)}
-                            >
-                              <IconUsers size={16} aria-hidden />
-                            </ActionIcon>
-                          </Tooltip>
-                          <Tooltip label="Delete">
-                            <ActionIcon
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Delete node ${node.name}`}
-                              onClick={() => setDeleting(node)}
-                            >
-                              <IconTrash size={16} aria-hidden />
-                            </ActionIcon>
-                          </Tooltip>
-                        </Group>
-                      </Table.Td>
-                    )}
+        <QueryView
+          query={nodes}
+          loadingLabel="Loading nodes"
+          isEmpty={(data) => data.length === 0}
+          empty={
+            <EmptyState title="No nodes">
+              {isAdmin ? "Add your first Proxmox node with “Add node”." : "No node has been shared with you yet; ask an admin."}
+            </EmptyState>
+          }
+        >
+          {(data) => (
+            <Table.ScrollContainer minWidth={680}>
+              <Table striped verticalSpacing="sm" aria-label="Nodes">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Name</Table.Th>
+                    <Table.Th>API URL</Table.Th>
+                    <Table.Th>Status</Table.Th>
+                    <Table.Th>Version</Table.Th>
+                    <Table.Th>TLS</Table.Th>
+                    {isAdmin && <Table.Th>Actions</Table.Th>}
                   </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+                </Table.Thead>
+                <Table.Tbody>
+                  {data.map((node) => (
+                    <Table.Tr key={node.id}>
+                      <Table.Td>
+                        <Text fw={600} size="sm">
+                          {node.name}
+                        </Text>
+                        {node.pve_node && node.pve_node !== node.name && (
+                          <Text size="xs" c="dimmed">
+                            PVE node {node.pve_node}
+                          </Text>
+                        )}
+                      </Table.Td>
+                      <Table.Td>
+                        <Anchor href={node.api_url} target="_blank" rel="noreferrer" size="sm" style={{ wordBreak: "break-all" }}>
+                          {node.api_url}
+                        </Anchor>
+                      </Table.Td>
+                      <Table.Td>
+                        <NodeStatus node={node} />
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{node.pve_version ?? "—"}</Text>
+                      </Table.Td>
+                      <Table.Td>
+                        <Text size="sm">{TLS_LABEL[node.tls_mode]}</Text>
+                      </Table.Td>
+                      {isAdmin && (
+                        <Table.Td>
+                          <Group gap={4} wrap="nowrap">
+                            <Button
+                              size="xs"
+                              variant="light"
+                              leftSection={<IconPlugConnected size={14} aria-hidden />}
+                              aria-label={`Test connection to ${node.name}`}
+                              onClick={() => setTesting(node)}
+                            >
+                              Test connection
+                            </Button>
+                            <IconAction
+                              tooltip="Edit"
+                              label={`Edit node ${node.name}`}
+                              icon={IconPencil}
+                              onClick={() => setFormNode(node)}
+                            />
+                            <IconAction
+                              tooltip="Who may use it"
+                              label={`Manage access to ${node.name}`}
+                              icon={IconUsers}
+                              onClick={() => setAccessFor(node)}
+                            />
+                            <IconAction
+                              tooltip="Delete"
+                              label={`Delete node ${node.name}`}
+                              icon={IconTrash}
+                              color="red"
+                              onClick={() => remove.ask(node)}
+                            />
+                          </Group>
+                        </Table.Td>
+                      )}
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryView>
       </Stack>
       {isAdmin && (
         <>
@@ -188,16 +179,8 @@ export default function NodesPage() {
           />
           <NodeTestModal node={testing} onClose={() => setTesting(null)} />
           <NodeAccessModal node={accessFor} onClose={() => setAccessFor(null)} />
-          <ConfirmModal
-            opened={deleting !== null}
-            title="Delete node"
-            confirmLabel="Delete node"
-            onConfirm={() => deleting && remove.mutate(deleting)}
-            onClose={closeDelete}
-            loading={remove.isPending}
-            error={remove.error}
-          >
-            Delete the node <b>{deleting?.name}</b>? Its stored secrets and access grants go with it; containers on
+          <ConfirmModal {...remove.modalProps} title="Delete node" confirmLabel="Delete node">
+            Delete the node <b>{remove.target?.name}</b>? Its stored secrets and access grants go with it; containers on
             the host are not touched.
           </ConfirmModal>
         </>

@@ -1,21 +1,23 @@
 // API tokens for scripts and CI: create (secret shown once), list, revoke.
-import { Badge, Button, Code, Group, Pagination, Stack, Switch, Table, Text } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
+import { Badge, Button, Code, Group, Stack, Switch, Table, Text } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
+import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
+import { EmptyState } from "../../components/PageState";
+import { QueryView } from "../../components/QueryView";
+import { pageParams } from "../../lib/paging";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { CreateTokenModal } from "./components/CreateTokenModal";
 import { formatDateTime, formatRelative } from "./components/format";
 import { TokenSecretModal } from "./components/TokenSecretModal";
+import { useConfirmedAction } from "./components/useConfirmedAction";
 
 type Token = Schemas["TokenOut"];
-const PAGE_SIZE = 50;
 
 function tokenStatus(token: Token): [string, string] {
   if (token.revoked_at) return ["gray", "Revoked"];
@@ -25,13 +27,11 @@ function tokenStatus(token: Token): [string, string] {
 
 export default function TokensPage() {
   const { isAdmin } = useAuth();
-  const queryClient = useQueryClient();
   const [includeRevoked, setIncludeRevoked] = useState(false);
   const [everyone, setEveryone] = useState(false);
   const [page, setPage] = useState(1);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Schemas["TokenCreated"] | null>(null);
-  const [revoking, setRevoking] = useState<Token | null>(null);
   const all = isAdmin && everyone;
 
   const tokens = useQuery({
@@ -39,7 +39,7 @@ export default function TokensPage() {
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/tokens", {
-          params: { query: { include_revoked: includeRevoked, all, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE } },
+          params: { query: { include_revoked: includeRevoked, all, ...pageParams(page) } },
         }),
       ),
     placeholderData: keepPreviousData,
@@ -52,20 +52,11 @@ export default function TokensPage() {
   });
   const owner = (id: string) => users.data?.items.find((user) => user.id === id)?.username ?? id;
 
-  const revoke = useMutation({
-    mutationFn: (token: Token) => unwrap(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: token.id } } })),
-    onSuccess: (_, token) => {
-      void queryClient.invalidateQueries({ queryKey: ["tokens"] });
-      notifications.show({ color: "green", message: `Token ${token.name} revoked` });
-      closeRevoke();
-    },
+  const revoke = useConfirmedAction({
+    action: (token: Token) => unwrap(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: token.id } } })),
+    invalidates: ["tokens"],
+    successMessage: (token) => `Token ${token.name} revoked`,
   });
-  function closeRevoke() {
-    revoke.reset();
-    setRevoking(null);
-  }
-
-  const pages = tokens.data ? Math.max(1, Math.ceil(tokens.data.total / PAGE_SIZE)) : 1;
 
   return (
     <>
@@ -99,87 +90,88 @@ export default function TokensPage() {
             />
           )}
         </Group>
-        {tokens.isPending ? (
-          <LoadingState label="Loading tokens" />
-        ) : tokens.isError ? (
-          <ErrorState error={tokens.error} onRetry={() => void tokens.refetch()} />
-        ) : tokens.data.items.length === 0 ? (
-          <EmptyState title="No tokens">Create one with “New token” to use the API from scripts.</EmptyState>
-        ) : (
-          <Table.ScrollContainer minWidth={720}>
-            <Table striped verticalSpacing="sm" aria-label="API tokens">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  {all && <Table.Th>Owner</Table.Th>}
-                  <Table.Th>Scopes</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Expires</Table.Th>
-                  <Table.Th>Last used</Table.Th>
-                  <Table.Th>Actions</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {tokens.data.items.map((token) => {
-                  const [color, status] = tokenStatus(token);
-                  return (
-                    <Table.Tr key={token.id}>
-                      <Table.Td>
-                        <Text fw={600} size="sm">
-                          {token.name}
-                        </Text>
-                        <Code>{token.prefix}…</Code>
-                      </Table.Td>
-                      {all && <Table.Td>{owner(token.user_id)}</Table.Td>}
-                      <Table.Td>
-                        <Group gap={4}>
-                          {token.scopes.map((scope) => (
-                            <Badge key={scope} variant="light" size="sm">
-                              {scope}
-                            </Badge>
-                          ))}
-                        </Group>
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge color={color} variant="light">
-                          {status}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{formatDateTime(token.created_at)}</Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm" title={token.expires_at ?? undefined}>
-                          {token.expires_at ? formatRelative(token.expires_at) : "Never"}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm" title={token.last_used_at ?? undefined}>
-                          {token.last_used_at ? formatRelative(token.last_used_at) : "Never"}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        {!token.revoked_at && (
-                          <Button
-                            size="xs"
-                            variant="subtle"
-                            color="red"
-                            aria-label={`Revoke token ${token.name}`}
-                            onClick={() => setRevoking(token)}
-                          >
-                            Revoke
-                          </Button>
-                        )}
-                      </Table.Td>
-                    </Table.Tr>
-                  );
-                })}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-        {pages > 1 && <Pagination total={pages} value={page} onChange={setPage} aria-label="Token pages" />}
+        <QueryView
+          query={tokens}
+          loadingLabel="Loading tokens"
+          isEmpty={(data) => data.items.length === 0}
+          empty={<EmptyState title="No tokens">Create one with “New token” to use the API from scripts.</EmptyState>}
+        >
+          {(data) => (
+            <Table.ScrollContainer minWidth={720}>
+              <Table striped verticalSpacing="sm" aria-label="API tokens">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Name</Table.Th>
+                    {all && <Table.Th>Owner</Table.Th>}
+                    <Table.Th>Scopes</Table.Th>
+                    <Table.Th>Status</Table.Th>
+                    <Table.Th>Created</Table.Th>
+                    <Table.Th>Expires</Table.Th>
+                    <Table.Th>Last used</Table.Th>
+                    <Table.Th>Actions</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {data.items.map((token) => {
+                    const [color, status] = tokenStatus(token);
+                    return (
+                      <Table.Tr key={token.id}>
+                        <Table.Td>
+                          <Text fw={600} size="sm">
+                            {token.name}
+                          </Text>
+                          <Code>{token.prefix}…</Code>
+                        </Table.Td>
+                        {all && <Table.Td>{owner(token.user_id)}</Table.Td>}
+                        <Table.Td>
+                          <Group gap={4}>
+                            {token.scopes.map((scope) => (
+                              <Badge key={scope} variant="light" size="sm">
+                                {scope}
+                              </Badge>
+                            ))}
+                          </Group>
+                        </Table.Td>
+                        <Table.Td>
+                          <Badge color={color} variant="light">
+                            {status}
+                          </Badge>
+                        </Table.Td>
+                        <Table.Td>
+                          <Text size="sm">{formatDateTime(token.created_at)}</Text>
+                        </Table.Td>
+                        <Table.Td>
+                          <Text size="sm" title={token.expires_at ?? undefined}>
+                            {token.expires_at ? formatRelative(token.expires_at) : "Never"}
+                          </Text>
+                        </Table.Td>
+                        <Table.Td>
+                          <Text size="sm" title={token.last_used_at ?? undefined}>
+                            {token.last_used_at ? formatRelative(token.last_used_at) : "Never"}
+                          </Text>
+                        </Table.Td>
+                        <Table.Td>
+                          {!token.revoked_at && (
+                            <Button
+                              size="xs"
+                              variant="subtle"
+                              color="red"
+                              aria-label={`Revoke token ${token.name}`}
+                              onClick={() => revoke.ask(token)}
+                            >
+                              Revoke
+                            </Button>
+                          )}
+                        </Table.Td>
+                      </Table.Tr>
+                    );
+                  })}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryView>
+        <ListPagination total={tokens.data?.total} page={page} onChange={setPage} aria-label="Token pages" />
       </Stack>
       <CreateTokenModal
         opened={creating}
@@ -190,16 +182,8 @@ export default function TokensPage() {
         }}
       />
       <TokenSecretModal token={created} onClose={() => setCreated(null)} />
-      <ConfirmModal
-        opened={revoking !== null}
-        title="Revoke token"
-        confirmLabel="Revoke token"
-        onConfirm={() => revoking && revoke.mutate(revoking)}
-        onClose={closeRevoke}
-        loading={revoke.isPending}
-        error={revoke.error}
-      >
-        Revoke the token <b>{revoking?.name}</b>? Anything using it loses access at once. This cannot be undone.
+      <ConfirmModal {...revoke.modalProps} title="Revoke token" confirmLabel="Revoke token">
+        Revoke the token <b>{revoke.target?.name}</b>? Anything using it loses access at once. This cannot be undone.
       </ConfirmModal>
     </>
   );

@@ -2,6 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, type Schemas, unwrap } from "../../api/client";
+import { pageParams } from "../../lib/paging";
 
 export type TemplateSummary = Schemas["TemplateSummary"];
 export type TemplateDetail = Schemas["TemplateDetail"];
@@ -42,8 +43,7 @@ export function useTemplateList(query: TemplateQuery) {
               bucket: query.bucket || undefined,
               origin: query.origin,
               sort: query.sort ?? "name",
-              limit: PAGE_SIZE,
-              offset: (query.page - 1) * PAGE_SIZE,
+              ...pageParams(query.page, PAGE_SIZE),
             },
           },
           signal,
