@@ -8,7 +8,6 @@ for example, ``systemctl is-active nginx`` answers ``active`` after ``apt-get in
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -32,10 +31,60 @@ META = os.path.join(ROOT, ".pvesim")
 STATE_PATH = os.path.join(META, "state.json")
 
 
+# JSON through the C half of the json package: ``import json`` pulls in re (and with it enum, functools,
+# collections …), which doubles the start-up CPU of a shim call.
+try:
+    from _json import encode_basestring_ascii, make_encoder, make_scanner
+except ImportError:  # not CPython
+    import json
+
+    def json_loads(text: str) -> Any:
+        return json.loads(text)
+
+    def json_dumps(value: Any, sort_keys: bool = False) -> str:
+        return json.dumps(value, sort_keys=sort_keys)
+
+else:
+
+    class _Decoding:
+        """What the C scanner reads from ``json.JSONDecoder`` (its defaults)."""
+
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+
+        @staticmethod
+        def parse_constant(name: str) -> float:
+            return float(name.replace("Infinity", "inf"))  # NaN, Infinity, -Infinity
+
+    _scan = make_scanner(_Decoding())  # type: ignore[arg-type]  # typeshed: the scanner reads these attributes
+
+    def _not_serializable(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    def json_loads(text: str) -> Any:
+        text = text.strip(" \t\n\r")
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:
+            raise ValueError("Expecting value") from None
+        if end != len(text):
+            raise ValueError("Extra data")
+        return value
+
+    def json_dumps(value: Any, sort_keys: bool = False) -> str:
+        encode = make_encoder(
+            None, _not_serializable, encode_basestring_ascii, None, ": ", ", ", sort_keys, False, True
+        )
+        return "".join(encode(value, 0))
+
+
 def load_state() -> dict[str, Any]:
     try:
         with open(STATE_PATH, encoding="utf-8") as handle:
-            data: dict[str, Any] = json.load(handle)
+            data: dict[str, Any] = json_loads(handle.read())
             return data
     except (OSError, ValueError):
         return {"packages": {}, "services": {}}
@@ -44,14 +93,14 @@ def load_state() -> dict[str, Any]:
 def save_state(state: dict[str, Any]) -> None:
     tmp = STATE_PATH + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=1, sort_keys=True)
+        handle.write(json_dumps(state, sort_keys=True))
     os.replace(tmp, STATE_PATH)
 
 
 def record(name: str, argv: list[str]) -> None:
     entry = {"ts": round(time.time(), 3), "cmd": name, "argv": argv, "cwd": os.getcwd()}
     with open(os.path.join(META, "calls.jsonl"), "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry) + "\n")
+        handle.write(json_dumps(entry) + "\n")
 
 
 def out(text: str) -> None:
