@@ -189,7 +189,8 @@ async def test_validation_errors_name_the_field(app: FastAPI, tmp_path: Path) ->
 
         # The template's OS is missing on the node: named, with the file to download.
         async with sim_client(sim) as pve:
-            await pve.request("DELETE", f"/nodes/pve2/storage/local/content/{DEBIAN_12}")
+            upid = await pve.request("DELETE", f"/nodes/pve2/storage/local/content/{DEBIAN_12}")
+            await pve.wait_task(upid, timeout=10, poll_interval=0.01)  # the removal is a task (20 ms here)
         missing = await plan(node_id=nodes["pve2"])
         assert _locs(missing) == [["body", "ostemplate"]] and "download" in missing.json()["detail"]
 
