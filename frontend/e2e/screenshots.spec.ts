@@ -1,9 +1,11 @@
-// Screenshots of every main page — light and dark, desktop and 375 px — into test-artifacts/screenshots/.
+// Screenshots of every main page — light and dark, desktop and 375 px — into test-artifacts/screenshots/;
+// on the way, every control of every page must have an accessible name (axe-core's naming rules).
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { expect, type Page, test } from "@playwright/test";
 
+import { expectNamedControls } from "./a11y";
 import { ApiSession, baseURL, signIn } from "./helpers";
 import { deployAndWait } from "./deploy-helpers";
 
@@ -39,17 +41,20 @@ test("screenshots of the main pages", async ({ browser }) => {
 
   for (const scheme of SCHEMES) {
     for (const [size, viewport] of Object.entries(VIEWPORTS)) {
-      const context = await browser.newContext({ viewport, colorScheme: scheme });
+      // bypassCSP: the page forbids inline scripts, and axe-core is injected as one.
+      const context = await browser.newContext({ viewport, colorScheme: scheme, bypassCSP: true });
       await context.addInitScript((value) => window.localStorage.setItem("lxcm-color-scheme", value), scheme);
       const page = await context.newPage();
       await page.goto(`${baseURL()}/login`);
       await settle(page);
       await page.screenshot({ path: `${OUT}login-${scheme}-${size}.png`, fullPage: true });
+      if (scheme === "light") await expectNamedControls(page, `login (${size})`);
       await signIn(page);
       for (const [name, path] of Object.entries(pages)) {
         await page.goto(`${baseURL()}${path}`);
         await settle(page);
         await page.screenshot({ path: `${OUT}${name}-${scheme}-${size}.png`, fullPage: true });
+        if (scheme === "light") await expectNamedControls(page, `${name} (${size})`);
       }
       await context.close();
     }
