@@ -81,10 +81,25 @@ class Run:
     # ---- transactions ----------------------------------------------------------------------------------------
     @asynccontextmanager
     async def step(self) -> AsyncIterator[tuple[AsyncSession, Deployment]]:
-        """A unit of work with the lease re-checked and the fresh deployment row (raises LeaseLost)."""
-        async with unit_of_work(self.sessionmaker) as db:
-            deployment = await lease.hold(db, self.deployment_id, self.owner, self.options.lease_ttl_s)
-            yield db, deployment
+        """A unit of work with the lease re-checked and the fresh deployment row (raises LeaseLost).
+
+        Buffered log lines are written first, in the same transaction (one commit instead of two, and they keep
+        their place before anything the step records); should the transaction fail, they go back to the buffer."""
+        lines, self._log_buffer, self._log_first_at = self._log_buffer, [], None
+        try:
+            async with unit_of_work(self.sessionmaker) as db:
+                deployment = await lease.hold(db, self.deployment_id, self.owner, self.options.lease_ttl_s)
+                if lines:
+                    specs = [EventSpec(type="log", phase=phase, status=stream, message=text)
+                             for phase, stream, text in lines]  # fmt: skip
+                    await emit_many(db, deployment, specs)  # one flush and one publish for the batch
+                yield db, deployment
+        except Exception:
+            # Rolled back: nothing of it was written. (Not on cancellation: a commit may have gone through.)
+            if lines:
+                self._log_buffer[:0] = lines
+                self._log_first_at = self._log_first_at or time.monotonic()
+            raise
 
     async def record(self, **data: Any) -> None:
         """Merge ``data`` into the current phase's record (``phases[phase].data``)."""
@@ -92,8 +107,7 @@ class Run:
             set_phase_data(deployment, self.phase, data)
 
     async def event(self, type: str, *, status: str | None = None, message: str = "", **data: Any) -> None:
-        await self.flush_logs()
-        async with self.step() as (db, deployment):
+        async with self.step() as (db, deployment):  # buffered lines first, in the same transaction
             await emit(db, deployment, type, phase=self.phase, status=status, message=message, data=data or None)
 
     async def info(self, message: str, **data: Any) -> None:
@@ -122,10 +136,8 @@ class Run:
     async def flush_logs(self) -> None:
         if not self._log_buffer:
             return
-        lines, self._log_buffer, self._log_first_at = self._log_buffer, [], None
-        specs = [EventSpec(type="log", phase=phase, status=stream, message=text) for phase, stream, text in lines]
-        async with self.step() as (db, deployment):
-            await emit_many(db, deployment, specs)  # one flush and one publish for the batch
+        async with self.step():  # writes the buffered lines
+            pass
 
     # ---- cancel ----------------------------------------------------------------------------------------------
     async def check_cancel(self, *, force: bool = False) -> None:

@@ -225,8 +225,7 @@ PHASE_FUNCS: dict[Phase, PhaseFunc] = {
 
 async def _begin(run: Run, phase: Phase) -> None:
     run.phase = phase.value
-    await run.flush_logs()
-    async with run.step() as (db, deployment):
+    async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
         record = phase_record(deployment, phase)
         record.update(status="running", started_at=now_iso(), finished_at=None, error=None)
         record["attempts"] = int(record.get("attempts") or 0) + 1
@@ -237,8 +236,7 @@ async def _begin(run: Run, phase: Phase) -> None:
 
 
 async def _end(run: Run, phase: Phase, status: str, duration: float, error: str | None = None) -> None:
-    await run.flush_logs()
-    async with run.step() as (db, deployment):
+    async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
         record = phase_record(deployment, phase)
         record.update(status=status, finished_at=now_iso(), duration_s=round(duration, 3), error=error)
         if status in {"succeeded", "failed"}:
@@ -286,8 +284,7 @@ async def _failed(run: Run, phase: Phase, error: PipelineError, duration: float)
         failures = int(phase_record(deployment, phase).get("transient_failures") or 0) + 1
     if error.transient and failures < run.options.max_tries:
         delay = backoff(run.options, failures)
-        await run.flush_logs()
-        async with run.step() as (db, deployment):
+        async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
             record = phase_record(deployment, phase)
             record.update(status="retrying", error=error.message, transient_failures=failures,
                           finished_at=now_iso(), duration_s=round(duration, 3))  # fmt: skip
@@ -327,8 +324,7 @@ async def _finish(
     summary: str | None = None,
     data: dict[str, object] | None = None,
 ) -> None:
-    await run.flush_logs()
-    async with run.step() as (db, deployment):
+    async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
         deployment.status = status.value
         deployment.finished_at = utcnow()
         deployment.error_code = code
