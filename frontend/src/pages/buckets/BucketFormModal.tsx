@@ -1,11 +1,12 @@
 // Create or edit a bucket. The server validates package names; its 422 errors land on the fields.
-import { Alert, Button, Group, Modal, Stack, Textarea, TextInput } from "@mantine/core";
+import { Modal, Stack, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 
-import { api, ApiError, errorMessage, type Schemas, unwrap } from "../../api/client";
+import { api, ApiError, type Schemas, unwrap } from "../../api/client";
+import { FormFooter } from "../../components/FormFooter";
 import { formatPackages, packagesError, parsePackages } from "./packages";
 
 interface Props {
@@ -86,19 +87,13 @@ export function BucketFormModal({ opened, onClose, bucket }: Props) {
             styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)" } }}
             {...form.getInputProps("packages")}
           />
-          {save.error && !fieldErrorsShown && (
-            <Alert color="red" title="Could not save the bucket" role="alert">
-              {errorMessage(save.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {editing ? "Save bucket" : "Create bucket"}
-            </Button>
-          </Group>
+          <FormFooter
+            error={!fieldErrorsShown && save.error}
+            errorTitle="Could not save the bucket"
+            onCancel={onClose}
+            saveLabel={editing ? "Save bucket" : "Create bucket"}
+            saving={save.isPending}
+          />
         </Stack>
       </form>
     </Modal>

@@ -2,30 +2,16 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
 import { json, stubFetch } from "../../test/render";
-import { meRoute, renderAsPage, userOut } from "./components/testing";
+import { meRoute, nodeOut, renderAsPage, userOut } from "./components/testing";
 import NodesPage from "./NodesPage";
 
-const node = {
-  id: "n-1",
-  name: "pve1",
-  api_url: "https://pve1:8006",
-  pve_node: null,
-  token_id: "lxcm@pve!dash",
-  has_token_secret: true,
+const node = nodeOut({
   tls_mode: "fingerprint",
   tls_fingerprint: "AA:BB",
-  tls_ca_bundle: null,
-  ssh_host: null,
-  ssh_port: 22,
-  ssh_user: "root",
-  has_ssh_private_key: false,
-  ssh_host_key: null,
   last_test_at: "2026-01-01T10:00:00Z",
   last_test_ok: false,
   pve_version: "8.2.4",
-  created_at: "2026-01-01T10:00:00Z",
-  updated_at: "2026-01-01T10:00:00Z",
-};
+});
 
 const certificate = {
   api_url: "https://pve2:8006",

@@ -2,32 +2,12 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
 import { json, stubFetch } from "../../test/render";
-import { meRoute, renderAsPage, userOut } from "./components/testing";
+import { meRoute, nodeOut, renderAsPage, userOut } from "./components/testing";
 import UsersPage from "./UsersPage";
 
 const bob = userOut({ id: "u-2", username: "bob", role: "viewer" });
 const page = (items: unknown[]) => json({ items, total: items.length, limit: 50, offset: 0 });
-const nodeStub = (id: string, name: string) => ({
-  id,
-  name,
-  api_url: `https://${name}:8006`,
-  pve_node: null,
-  token_id: "a@pve!b",
-  has_token_secret: true,
-  tls_mode: "system",
-  tls_fingerprint: null,
-  tls_ca_bundle: null,
-  ssh_host: null,
-  ssh_port: 22,
-  ssh_user: "root",
-  has_ssh_private_key: false,
-  ssh_host_key: null,
-  last_test_at: null,
-  last_test_ok: null,
-  pve_version: null,
-  created_at: "2026-01-01T10:00:00Z",
-  updated_at: "2026-01-01T10:00:00Z",
-});
+const nodeStub = (id: string, name: string) => nodeOut({ id, name, api_url: `https://${name}:8006`, token_id: "a@pve!b" });
 
 describe("UsersPage", () => {
   it("is forbidden for non-admins and asks nothing of the users API", async () => {

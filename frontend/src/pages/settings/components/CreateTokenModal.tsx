@@ -1,10 +1,11 @@
 // Create an API token: name, scopes (a subset of your own) and an expiry.
-import { Alert, Button, Checkbox, Group, Modal, NumberInput, Select, Stack, TextInput } from "@mantine/core";
+import { Checkbox, Modal, NumberInput, Select, Stack, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 
-import { api, ApiError, errorMessage, type Schemas, unwrap } from "../../../api/client";
+import { api, ApiError, type Schemas, unwrap } from "../../../api/client";
+import { FormFooter } from "../../../components/FormFooter";
 import { useAuth } from "../../../auth/AuthContext";
 
 const SCOPE_HELP: Record<Schemas["Scope"], string> = {
@@ -88,19 +89,13 @@ export function CreateTokenModal({ opened, onClose, onCreated }: Props) {
           {form.values.expiry === "custom" && (
             <NumberInput label="Days until it expires" min={1} max={3650} {...form.getInputProps("days")} />
           )}
-          {create.isError && !(create.error instanceof ApiError && create.error.fields.length > 0) && (
-            <Alert color="red" title="Could not create the token" role="alert">
-              {errorMessage(create.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create token
-            </Button>
-          </Group>
+          <FormFooter
+            error={!(create.error instanceof ApiError && create.error.fields.length > 0) && create.error}
+            errorTitle="Could not create the token"
+            onCancel={onClose}
+            saveLabel="Create token"
+            saving={create.isPending}
+          />
         </Stack>
       </form>
     </Modal>

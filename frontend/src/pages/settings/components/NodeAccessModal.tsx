@@ -1,10 +1,11 @@
 // Who may use one node: the grant list of a node, replaced as a whole (PUT /nodes/{id}/access).
-import { Alert, Button, Group, Modal, MultiSelect, Stack, Text } from "@mantine/core";
+import { Modal, MultiSelect, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
-import { api, errorMessage, type Schemas, unwrap } from "../../../api/client";
+import { api, type Schemas, unwrap } from "../../../api/client";
+import { FormFooter } from "../../../components/FormFooter";
 import { ErrorState, LoadingState } from "../../../components/PageState";
 import { nodeAccessKey } from "./UserNodeAccessModal";
 
@@ -66,19 +67,15 @@ export function NodeAccessModal({ node, onClose }: { node: Schemas["NodeOut"] | 
             clearable
           />
         )}
-        {save.isError && (
-          <Alert color="red" title="Could not save the access list" role="alert">
-            {errorMessage(save.error)}
-          </Alert>
-        )}
-        <Group justify="flex-end" gap="xs">
-          <Button variant="default" onClick={close}>
-            Cancel
-          </Button>
-          <Button onClick={() => save.mutate()} loading={save.isPending} disabled={access.isPending || users.isPending}>
-            Save access
-          </Button>
-        </Group>
+        <FormFooter
+          error={save.error}
+          errorTitle="Could not save the access list"
+          onCancel={close}
+          saveLabel="Save access"
+          saving={save.isPending}
+          onSave={() => save.mutate()}
+          disabled={access.isPending || users.isPending}
+        />
       </Stack>
     </Modal>
   );

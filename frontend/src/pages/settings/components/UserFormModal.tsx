@@ -1,11 +1,12 @@
 // Create a user, or change one's role, status, names and password.
-import { Alert, Button, Group, Modal, PasswordInput, Select, SimpleGrid, Stack, Switch, TextInput } from "@mantine/core";
+import { Modal, PasswordInput, Select, SimpleGrid, Stack, Switch, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 
-import { api, ApiError, errorMessage, type Schemas, unwrap } from "../../../api/client";
+import { api, ApiError, type Schemas, unwrap } from "../../../api/client";
+import { FormFooter } from "../../../components/FormFooter";
 import { type Role, ROLES } from "./roles";
 import { UserOidcLinks } from "./UserOidcLinks";
 
@@ -127,19 +128,13 @@ export function UserFormModal({ opened, user, onClose }: { opened: boolean; user
               description="Inactive users cannot sign in and their tokens stop working"
               {...form.getInputProps("is_active", { type: "checkbox" })}
             />
-            {save.isError && !placed && (
-              <Alert color="red" title="Could not save the user" role="alert">
-                {errorMessage(save.error)}
-              </Alert>
-            )}
-            <Group justify="flex-end" gap="xs">
-              <Button variant="default" onClick={onClose}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={save.isPending}>
-                {editing ? "Save user" : "Create user"}
-              </Button>
-            </Group>
+            <FormFooter
+              error={!placed && save.error}
+              errorTitle="Could not save the user"
+              onCancel={onClose}
+              saveLabel={editing ? "Save user" : "Create user"}
+              saving={save.isPending}
+            />
           </Stack>
         </form>
         {editing && <UserOidcLinks user={user} />}

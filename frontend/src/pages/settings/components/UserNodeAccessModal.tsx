@@ -1,10 +1,11 @@
 // Which nodes one user may use: read from every node's grant list, saved as grants and revocations.
-import { Alert, Button, Checkbox, Group, Modal, Stack, Text } from "@mantine/core";
+import { Alert, Checkbox, Modal, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 
-import { api, errorMessage, type Schemas, unwrap } from "../../../api/client";
+import { api, type Schemas, unwrap } from "../../../api/client";
+import { FormFooter } from "../../../components/FormFooter";
 import { EmptyState, ErrorState, LoadingState } from "../../../components/PageState";
 
 type User = Schemas["UserOut"];
@@ -93,19 +94,15 @@ export function UserNodeAccessModal({ user, onClose }: { user: User | null; onCl
               </Stack>
             </Checkbox.Group>
           )}
-          {save.isError && (
-            <Alert color="red" title="Could not save all changes" role="alert">
-              {errorMessage(save.error)}
-            </Alert>
-          )}
-          <Group justify="flex-end" gap="xs">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button onClick={() => save.mutate()} loading={save.isPending} disabled={nodes.isPending || accessLoading}>
-              Save access
-            </Button>
-          </Group>
+          <FormFooter
+            error={save.error}
+            errorTitle="Could not save all changes"
+            onCancel={close}
+            saveLabel="Save access"
+            saving={save.isPending}
+            onSave={() => save.mutate()}
+            disabled={nodes.isPending || accessLoading}
+          />
         </Stack>
       )}
     </Modal>

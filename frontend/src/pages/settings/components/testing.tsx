@@ -25,6 +25,31 @@ export function userOut(overrides: Partial<Schemas["UserOut"]> = {}): Schemas["U
   };
 }
 
+export function nodeOut(overrides: Partial<Schemas["NodeOut"]> = {}): Schemas["NodeOut"] {
+  return {
+    id: "n-1",
+    name: "pve1",
+    api_url: "https://pve1:8006",
+    pve_node: null,
+    token_id: "lxcm@pve!dash",
+    has_token_secret: true,
+    tls_mode: "system",
+    tls_fingerprint: null,
+    tls_ca_bundle: null,
+    ssh_host: null,
+    ssh_port: 22,
+    ssh_user: "root",
+    has_ssh_private_key: false,
+    ssh_host_key: null,
+    last_test_at: null,
+    last_test_ok: null,
+    pve_version: null,
+    created_at: "2026-01-01T10:00:00Z",
+    updated_at: "2026-01-01T10:00:00Z",
+    ...overrides,
+  };
+}
+
 const SCOPES: Record<Role, Schemas["Scope"][]> = {
   admin: ["read", "write", "admin"],
   operator: ["read", "write"],
