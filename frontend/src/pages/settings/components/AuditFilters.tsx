@@ -21,6 +21,12 @@ export function toInstant(local: string): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
+function DateTimeInput({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <TextInput label={label} type="datetime-local" value={value} onChange={(event) => onChange(event.currentTarget.value)} />
+  );
+}
+
 interface Props {
   value: AuditFilterValues;
   onChange: (value: AuditFilterValues) => void;
@@ -63,18 +69,8 @@ export function AuditFilters({ value, onChange }: Props) {
         value={value.outcome}
         onChange={(outcome) => set({ outcome })}
       />
-      <TextInput
-        label="From"
-        type="datetime-local"
-        value={value.since}
-        onChange={(event) => set({ since: event.currentTarget.value })}
-      />
-      <TextInput
-        label="Until"
-        type="datetime-local"
-        value={value.until}
-        onChange={(event) => set({ until: event.currentTarget.value })}
-      />
+      <DateTimeInput label="From" value={value.since} onChange={(since) => set({ since })} />
+      <DateTimeInput label="Until" value={value.until} onChange={(until) => set({ until })} />
       {active && (
         <Button variant="subtle" onClick={() => onChange(NO_FILTERS)} style={{ alignSelf: "end" }}>
           Clear filters

@@ -5,6 +5,7 @@ import { IconCertificate } from "@tabler/icons-react";
 import { useMutation } from "@tanstack/react-query";
 
 import { api, errorMessage, type Schemas, unwrap } from "../../../api/client";
+import { LabeledValue } from "../../../components/LabeledValue";
 import { formatDateTime } from "./format";
 
 export interface ProbeState {
@@ -75,11 +76,11 @@ export function CertificateCheck({ apiUrl, probe, onChange, error, currentFinger
               {certificate.fingerprint_sha256}
             </Code>
             <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
-              <Detail label="Probed URL" value={certificate.api_url} />
-              <Detail label="Subject" value={certificate.subject} />
-              <Detail label="Issuer" value={certificate.issuer} />
-              <Detail label="Valid" value={`${formatDateTime(certificate.not_before)} – ${formatDateTime(certificate.not_after)}`} />
-              {certificate.san.length > 0 && <Detail label="Names (SAN)" value={certificate.san.join(", ")} />}
+              <LabeledValue label="Probed URL" value={certificate.api_url} />
+              <LabeledValue label="Subject" value={certificate.subject} />
+              <LabeledValue label="Issuer" value={certificate.issuer} />
+              <LabeledValue label="Valid" value={`${formatDateTime(certificate.not_before)} – ${formatDateTime(certificate.not_after)}`} />
+              {certificate.san.length > 0 && <LabeledValue label="Names (SAN)" value={certificate.san.join(", ")} />}
             </SimpleGrid>
             <Checkbox
               label="I have checked that this fingerprint matches the node's certificate"
@@ -95,18 +96,5 @@ export function CertificateCheck({ apiUrl, probe, onChange, error, currentFinger
         )}
       </Stack>
     </Paper>
-  );
-}
-
-function Detail({ label, value }: { label: string; value: string }) {
-  return (
-    <div>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" style={{ wordBreak: "break-word" }}>
-        {value}
-      </Text>
-    </div>
   );
 }

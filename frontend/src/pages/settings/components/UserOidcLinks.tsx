@@ -71,22 +71,14 @@ export function UserOidcLinks({ user }: { user: Schemas["UserOut"] }) {
         </Group>
       ))}
       <Group align="flex-end" gap="xs" wrap="wrap">
-        <TextInput
+        <LinkField
           label="SSO subject"
           description="The identity provider's sub claim"
           value={subject}
-          onChange={(event) => setSubject(event.currentTarget.value)}
+          onChange={setSubject}
           error={fields.subject}
-          style={{ flex: "1 1 160px" }}
         />
-        <TextInput
-          label="Issuer"
-          description="Blank: the configured one"
-          value={issuer}
-          onChange={(event) => setIssuer(event.currentTarget.value)}
-          error={fields.issuer}
-          style={{ flex: "1 1 160px" }}
-        />
+        <LinkField label="Issuer" description="Blank: the configured one" value={issuer} onChange={setIssuer} error={fields.issuer} />
         <Button variant="light" onClick={() => add.mutate()} disabled={!subject.trim()} loading={add.isPending}>
           Link identity
         </Button>
@@ -98,4 +90,17 @@ export function UserOidcLinks({ user }: { user: Schemas["UserOut"] }) {
       ) : null}
     </Stack>
   );
+}
+
+function LinkField({
+  onChange,
+  ...rest
+}: {
+  label: string;
+  description: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+}) {
+  return <TextInput onChange={(event) => onChange(event.currentTarget.value)} style={{ flex: "1 1 160px" }} {...rest} />;
 }

@@ -2,21 +2,10 @@
 import { Badge, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import type { ReactNode } from "react";
 
+import { LabeledValue } from "../../../components/LabeledValue";
 import type { TemplateDetail } from "../api";
 import { CodeBlock } from "../components/CodeBlock";
-
-function Setting({ label, value }: { label: string; value: ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" style={{ wordBreak: "break-word" }}>
-        {value}
-      </Text>
-    </div>
-  );
-}
+import { SimpleTable } from "./SimpleTable";
 
 const yesNo = (value: boolean | undefined) => (value ? "yes" : "no");
 
@@ -40,88 +29,64 @@ export function ConfigTab({ template }: { template: TemplateDetail }) {
     <Stack gap="lg">
       <Section title="Settings">
         <SimpleGrid cols={{ base: 2, sm: 3, md: 4 }} spacing="sm">
-          <Setting label="OS template" value={os.template} />
-          <Setting label="OS type" value={os.ostype ?? "auto"} />
-          {os.volid && <Setting label="Volume id" value={os.volid} />}
-          <Setting label="Cores" value={container.cores ?? 1} />
-          <Setting label="Memory" value={`${container.memory ?? 512} MiB`} />
-          <Setting label="Swap" value={`${container.swap ?? 512} MiB`} />
-          <Setting label="Disk" value={`${container.disk ?? 4} GiB`} />
-          <Setting label="Unprivileged" value={yesNo(container.unprivileged ?? true)} />
-          <Setting label="Start on boot" value={yesNo(container.onboot)} />
-          <Setting label="Features" value={enabledFeatures.length ? enabledFeatures.join(", ") : "none"} />
+          <LabeledValue label="OS template" value={os.template} />
+          <LabeledValue label="OS type" value={os.ostype ?? "auto"} />
+          {os.volid && <LabeledValue label="Volume id" value={os.volid} />}
+          <LabeledValue label="Cores" value={container.cores ?? 1} />
+          <LabeledValue label="Memory" value={`${container.memory ?? 512} MiB`} />
+          <LabeledValue label="Swap" value={`${container.swap ?? 512} MiB`} />
+          <LabeledValue label="Disk" value={`${container.disk ?? 4} GiB`} />
+          <LabeledValue label="Unprivileged" value={yesNo(container.unprivileged ?? true)} />
+          <LabeledValue label="Start on boot" value={yesNo(container.onboot)} />
+          <LabeledValue label="Features" value={enabledFeatures.length ? enabledFeatures.join(", ") : "none"} />
         </SimpleGrid>
       </Section>
       <Section title="Network defaults">
         <SimpleGrid cols={{ base: 2, sm: 3, md: 4 }} spacing="sm">
-          <Setting label="Bridge" value={net?.bridge ?? "vmbr0"} />
-          <Setting label="IPv4" value={net?.ip ?? "dhcp"} />
-          <Setting label="IPv6" value={net?.ip6 ?? "none"} />
-          {net?.gateway && <Setting label="Gateway" value={net.gateway} />}
-          {net?.vlan != null && <Setting label="VLAN" value={net.vlan} />}
-          <Setting label="Firewall" value={yesNo(net?.firewall)} />
+          <LabeledValue label="Bridge" value={net?.bridge ?? "vmbr0"} />
+          <LabeledValue label="IPv4" value={net?.ip ?? "dhcp"} />
+          <LabeledValue label="IPv6" value={net?.ip6 ?? "none"} />
+          {net?.gateway && <LabeledValue label="Gateway" value={net.gateway} />}
+          {net?.vlan != null && <LabeledValue label="VLAN" value={net.vlan} />}
+          <LabeledValue label="Firewall" value={yesNo(net?.firewall)} />
         </SimpleGrid>
       </Section>
       <Section title="Inputs">
         {template.inputs.length === 0 ? (
           <Text size="sm" c="dimmed">No inputs.</Text>
         ) : (
-          <Table.ScrollContainer minWidth={480}>
-            <Table striped>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Type</Table.Th>
-                  <Table.Th>Default</Table.Th>
-                  <Table.Th>Description</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {template.inputs.map((input) => (
-                  <Table.Tr key={input.name}>
-                    <Table.Td ff="monospace">{input.name}</Table.Td>
-                    <Table.Td>
-                      <Group gap={4}>
-                        {input.type ?? "string"}
-                        {input.required && <Badge size="xs">required</Badge>}
-                        {(input.secret || input.type === "password") && <Badge size="xs" color="orange">secret</Badge>}
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>{input.default == null ? "—" : String(input.default)}</Table.Td>
-                    <Table.Td>{input.description ?? ""}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <SimpleTable headers={["Name", "Type", "Default", "Description"]}>
+            {template.inputs.map((input) => (
+              <Table.Tr key={input.name}>
+                <Table.Td ff="monospace">{input.name}</Table.Td>
+                <Table.Td>
+                  <Group gap={4}>
+                    {input.type ?? "string"}
+                    {input.required && <Badge size="xs">required</Badge>}
+                    {(input.secret || input.type === "password") && <Badge size="xs" color="orange">secret</Badge>}
+                  </Group>
+                </Table.Td>
+                <Table.Td>{input.default == null ? "—" : String(input.default)}</Table.Td>
+                <Table.Td>{input.description ?? ""}</Table.Td>
+              </Table.Tr>
+            ))}
+          </SimpleTable>
         )}
       </Section>
       <Section title="Services">
         {template.services.length === 0 ? (
           <Text size="sm" c="dimmed">No services.</Text>
         ) : (
-          <Table.ScrollContainer minWidth={480}>
-            <Table striped>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Unit</Table.Th>
-                  <Table.Th>Port</Table.Th>
-                  <Table.Th>Web UI</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {template.services.map((service) => (
-                  <Table.Tr key={service.name}>
-                    <Table.Td>{service.name}</Table.Td>
-                    <Table.Td ff="monospace">{service.unit ?? "—"}</Table.Td>
-                    <Table.Td>{service.port != null ? `${service.port}/${service.protocol ?? "tcp"}` : "—"}</Table.Td>
-                    <Table.Td ff="monospace">{service.web_ui ?? "—"}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <SimpleTable headers={["Name", "Unit", "Port", "Web UI"]}>
+            {template.services.map((service) => (
+              <Table.Tr key={service.name}>
+                <Table.Td>{service.name}</Table.Td>
+                <Table.Td ff="monospace">{service.unit ?? "—"}</Table.Td>
+                <Table.Td>{service.port != null ? `${service.port}/${service.protocol ?? "tcp"}` : "—"}</Table.Td>
+                <Table.Td ff="monospace">{service.web_ui ?? "—"}</Table.Td>
+              </Table.Tr>
+            ))}
+          </SimpleTable>
         )}
       </Section>
       <Section title="Credential outputs">

@@ -2,6 +2,7 @@
 import { Alert, Badge, Group, Stack, Table, Text } from "@mantine/core";
 
 import type { TemplateDetail } from "../api";
+import { SimpleTable } from "./SimpleTable";
 
 export function PackagesTab({ template }: { template: TemplateDetail }) {
   return (
@@ -31,24 +32,14 @@ export function PackagesTab({ template }: { template: TemplateDetail }) {
       {template.packages.length === 0 ? (
         <Text c="dimmed">No packages are installed by this template.</Text>
       ) : (
-        <Table.ScrollContainer minWidth={320}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Package</Table.Th>
-                <Table.Th>From</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {template.packages.map((pkg) => (
-                <Table.Tr key={pkg.name}>
-                  <Table.Td ff="monospace">{pkg.spec}</Table.Td>
-                  <Table.Td>{pkg.sources.join(", ")}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <SimpleTable headers={["Package", "From"]} minWidth={320}>
+          {template.packages.map((pkg) => (
+            <Table.Tr key={pkg.name}>
+              <Table.Td ff="monospace">{pkg.spec}</Table.Td>
+              <Table.Td>{pkg.sources.join(", ")}</Table.Td>
+            </Table.Tr>
+          ))}
+        </SimpleTable>
       )}
     </Stack>
   );

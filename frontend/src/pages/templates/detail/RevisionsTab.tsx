@@ -5,6 +5,7 @@ import { useState } from "react";
 import { EmptyState, ErrorState, LoadingState } from "../../../components/PageState";
 import { useRevisionDiff, useRevisions } from "../api";
 import { DiffView } from "../components/DiffView";
+import { SimpleTable } from "./SimpleTable";
 
 const STATUS_COLOR = { added: "green", removed: "red", modified: "blue" } as const;
 
@@ -50,28 +51,16 @@ export function RevisionsTab({ name, current }: { name: string; current: number 
 
   return (
     <Stack gap="lg">
-      <Table.ScrollContainer minWidth={480}>
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>#</Table.Th>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Author</Table.Th>
-              <Table.Th>Message</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {items.map((rev) => (
-              <Table.Tr key={rev.number}>
-                <Table.Td>{rev.number}</Table.Td>
-                <Table.Td>{new Date(rev.created_at).toLocaleString()}</Table.Td>
-                <Table.Td>{rev.author ?? "—"}</Table.Td>
-                <Table.Td>{rev.message ?? ""}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+      <SimpleTable headers={["#", "When", "Author", "Message"]}>
+        {items.map((rev) => (
+          <Table.Tr key={rev.number}>
+            <Table.Td>{rev.number}</Table.Td>
+            <Table.Td>{new Date(rev.created_at).toLocaleString()}</Table.Td>
+            <Table.Td>{rev.author ?? "—"}</Table.Td>
+            <Table.Td>{rev.message ?? ""}</Table.Td>
+          </Table.Tr>
+        ))}
+      </SimpleTable>
       {items.length < 2 ? (
         <Text c="dimmed">Only one revision so far: nothing to compare.</Text>
       ) : (
