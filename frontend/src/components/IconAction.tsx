@@ -1,6 +1,6 @@
-// A small icon button with a tooltip, for row actions in tables; `label` is its accessible name.
+// Small icon buttons with a tooltip, for row actions in tables; `label` is the accessible name.
 import { ActionIcon, Tooltip } from "@mantine/core";
-import type { Icon } from "@tabler/icons-react";
+import { type Icon, IconPencil, IconTrash } from "@tabler/icons-react";
 
 export function IconAction({
   tooltip,
@@ -24,4 +24,14 @@ export function IconAction({
       </ActionIcon>
     </Tooltip>
   );
+}
+
+type RowActionProps = { label: string; onClick: () => void; disabled?: boolean };
+
+export function EditAction(props: RowActionProps) {
+  return <IconAction tooltip="Edit" icon={IconPencil} {...props} />;
+}
+
+export function DeleteAction(props: RowActionProps) {
+  return <IconAction tooltip="Delete" icon={IconTrash} color="red" {...props} />;
 }

@@ -1,18 +1,19 @@
 // Package buckets: named lists of Debian packages that templates include.
-import { Badge, Button, Group, Stack, Table, Text } from "@mantine/core";
-import { IconPencil, IconPlus, IconTrash } from "@tabler/icons-react";
+import { Badge, Group, Stack, Table, Text } from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { IconAction } from "../../components/IconAction";
+import { AddButton } from "../../components/AddButton";
+import { DeleteAction, EditAction } from "../../components/IconAction";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
 import { QueryView } from "../../components/QueryView";
 import { SearchInput } from "../../components/SearchInput";
 import { pageParams } from "../../lib/paging";
+import { useFormModal } from "../../lib/useFormModal";
 import { useSearchPaging } from "../../lib/useSearchPaging";
 import { formatDateTime } from "../settings/components/format";
 import { BucketFormModal } from "./BucketFormModal";
@@ -23,8 +24,7 @@ const SHOWN_PACKAGES = 6;
 export default function BucketsPage() {
   const { canWrite } = useAuth();
   const { search, setSearch, debounced: q, page, setPage } = useSearchPaging();
-  const [editing, setEditing] = useState<Schemas["BucketOut"] | null>(null);
-  const [creating, setCreating] = useState(false);
+  const form = useFormModal<Schemas["BucketOut"]>();
   const [deleting, setDeleting] = useState<string | null>(null);
 
   const buckets = useQuery({
@@ -43,13 +43,7 @@ export default function BucketsPage() {
       <PageHeader
         title="Package buckets"
         description="Named lists of Debian packages; a template installs the buckets it names."
-        actions={
-          canWrite && (
-            <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)}>
-              New bucket
-            </Button>
-          )
-        }
+        actions={canWrite && <AddButton onClick={form.create}>New bucket</AddButton>}
       />
       <Stack gap="md">
         <SearchInput
@@ -129,19 +123,8 @@ export default function BucketsPage() {
                       {canWrite && (
                         <Table.Td>
                           <Group gap={4} wrap="nowrap">
-                            <IconAction
-                              tooltip="Edit"
-                              label={`Edit bucket ${bucket.name}`}
-                              icon={IconPencil}
-                              onClick={() => setEditing(bucket)}
-                            />
-                            <IconAction
-                              tooltip="Delete"
-                              label={`Delete bucket ${bucket.name}`}
-                              icon={IconTrash}
-                              color="red"
-                              onClick={() => setDeleting(bucket.name)}
-                            />
+                            <EditAction label={`Edit bucket ${bucket.name}`} onClick={() => form.edit(bucket)} />
+                            <DeleteAction label={`Delete bucket ${bucket.name}`} onClick={() => setDeleting(bucket.name)} />
                           </Group>
                         </Table.Td>
                       )}
@@ -154,14 +137,7 @@ export default function BucketsPage() {
         </QueryView>
         <ListPagination total={buckets.data?.total} page={page} onChange={setPage} aria-label="Bucket pages" />
       </Stack>
-      <BucketFormModal
-        opened={creating || editing !== null}
-        bucket={editing}
-        onClose={() => {
-          setCreating(false);
-          setEditing(null);
-        }}
-      />
+      <BucketFormModal opened={form.opened} bucket={form.editing} onClose={form.close} />
       <DeleteBucketModal name={deleting} onClose={() => setDeleting(null)} />
     </>
   );

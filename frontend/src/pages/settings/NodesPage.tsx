@@ -1,15 +1,17 @@
 // Proxmox nodes: admins add (pinning the certificate), test, edit and delete; others see the nodes they may use.
 import { Alert, Anchor, Badge, Button, Group, Stack, Table, Text } from "@mantine/core";
-import { IconPencil, IconPlugConnected, IconPlus, IconTrash, IconUsers } from "@tabler/icons-react";
+import { IconPlugConnected, IconUsers } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { IconAction } from "../../components/IconAction";
+import { AddButton } from "../../components/AddButton";
+import { DeleteAction, EditAction, IconAction } from "../../components/IconAction";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
 import { QueryView } from "../../components/QueryView";
+import { useFormModal } from "../../lib/useFormModal";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { formatDateTime } from "./components/format";
 import { NodeAccessModal } from "./components/NodeAccessModal";
@@ -44,8 +46,7 @@ function NodeStatus({ node }: { node: Node }) {
 
 export default function NodesPage() {
   const { isAdmin } = useAuth();
-  const [formNode, setFormNode] = useState<Node | null>(null);
-  const [adding, setAdding] = useState(false);
+  const form = useFormModal<Node>();
   const [testing, setTesting] = useState<Node | null>(null);
   const [accessFor, setAccessFor] = useState<Node | null>(null);
 
@@ -61,13 +62,7 @@ export default function NodesPage() {
       <PageHeader
         title="Nodes"
         description="Proxmox VE hosts that containers are created on."
-        actions={
-          isAdmin && (
-            <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setAdding(true)}>
-              Add node
-            </Button>
-          )
-        }
+        actions={isAdmin && <AddButton onClick={form.create}>Add node</AddButton>}
       />
       <Stack gap="md">
         {!isAdmin && (
@@ -137,25 +132,14 @@ export default function NodesPage() {
                             >
                               Test connection
                             </Button>
-                            <IconAction
-                              tooltip="Edit"
-                              label={`Edit node ${node.name}`}
-                              icon={IconPencil}
-                              onClick={() => setFormNode(node)}
-                            />
+                            <EditAction label={`Edit node ${node.name}`} onClick={() => form.edit(node)} />
                             <IconAction
                               tooltip="Who may use it"
                               label={`Manage access to ${node.name}`}
                               icon={IconUsers}
                               onClick={() => setAccessFor(node)}
                             />
-                            <IconAction
-                              tooltip="Delete"
-                              label={`Delete node ${node.name}`}
-                              icon={IconTrash}
-                              color="red"
-                              onClick={() => remove.ask(node)}
-                            />
+                            <DeleteAction label={`Delete node ${node.name}`} onClick={() => remove.ask(node)} />
                           </Group>
                         </Table.Td>
                       )}
@@ -169,14 +153,7 @@ export default function NodesPage() {
       </Stack>
       {isAdmin && (
         <>
-          <NodeFormModal
-            opened={adding || formNode !== null}
-            node={formNode}
-            onClose={() => {
-              setAdding(false);
-              setFormNode(null);
-            }}
-          />
+          <NodeFormModal opened={form.opened} node={form.editing} onClose={form.close} />
           <NodeTestModal node={testing} onClose={() => setTesting(null)} />
           <NodeAccessModal node={accessFor} onClose={() => setAccessFor(null)} />
           <ConfirmModal {...remove.modalProps} title="Delete node" confirmLabel="Delete node">

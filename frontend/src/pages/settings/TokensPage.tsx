@@ -1,11 +1,11 @@
 // API tokens for scripts and CI: create (secret shown once), list, revoke.
 import { Badge, Button, Code, Group, Stack, Switch, Table, Text } from "@mantine/core";
-import { IconPlus } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
+import { AddButton } from "../../components/AddButton";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
@@ -63,11 +63,7 @@ export default function TokensPage() {
       <PageHeader
         title="API tokens"
         description="Bearer tokens for scripts and CI. A token never has more rights than its owner."
-        actions={
-          <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)}>
-            New token
-          </Button>
-        }
+        actions={<AddButton onClick={() => setCreating(true)}>New token</AddButton>}
       />
       <Stack gap="md">
         <Group gap="lg">

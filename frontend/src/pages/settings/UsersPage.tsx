@@ -1,18 +1,20 @@
 // Users, roles and node access (admin only).
-import { Alert, Badge, Button, Group, Select, Stack, Table, Text } from "@mantine/core";
-import { IconLock, IconPencil, IconPlus, IconServer, IconTrash } from "@tabler/icons-react";
+import { Alert, Badge, Group, Select, Stack, Table, Text } from "@mantine/core";
+import { IconLock, IconServer } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { IconAction } from "../../components/IconAction";
+import { AddButton } from "../../components/AddButton";
+import { DeleteAction, EditAction, IconAction } from "../../components/IconAction";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
 import { QueryView } from "../../components/QueryView";
 import { SearchInput } from "../../components/SearchInput";
 import { pageParams } from "../../lib/paging";
+import { useFormModal } from "../../lib/useFormModal";
 import { useSearchPaging } from "../../lib/useSearchPaging";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { formatDateTime } from "./components/format";
@@ -43,8 +45,7 @@ function UsersAdmin() {
   const { me } = useAuth();
   const { search, setSearch, debounced, page, setPage } = useSearchPaging();
   const [role, setRole] = useState<Role | null>(null);
-  const [creating, setCreating] = useState(false);
-  const [editing, setEditing] = useState<User | null>(null);
+  const form = useFormModal<User>();
   const [accessFor, setAccessFor] = useState<User | null>(null);
 
   const users = useQuery({
@@ -68,11 +69,7 @@ function UsersAdmin() {
       <PageHeader
         title="Users and access"
         description="Who can sign in, what their role allows, and which nodes they may use."
-        actions={
-          <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={() => setCreating(true)}>
-            New user
-          </Button>
-        }
+        actions={<AddButton onClick={form.create}>New user</AddButton>}
       />
       <Stack gap="md">
         <RolesHelp />
@@ -154,23 +151,15 @@ function UsersAdmin() {
                       </Table.Td>
                       <Table.Td>
                         <Group gap={4} wrap="nowrap">
-                          <IconAction
-                            tooltip="Edit"
-                            label={`Edit user ${user.username}`}
-                            icon={IconPencil}
-                            onClick={() => setEditing(user)}
-                          />
+                          <EditAction label={`Edit user ${user.username}`} onClick={() => form.edit(user)} />
                           <IconAction
                             tooltip="Node access"
                             label={`Node access for ${user.username}`}
                             icon={IconServer}
                             onClick={() => setAccessFor(user)}
                           />
-                          <IconAction
-                            tooltip="Delete"
+                          <DeleteAction
                             label={`Delete user ${user.username}`}
-                            icon={IconTrash}
-                            color="red"
                             onClick={() => remove.ask(user)}
                             disabled={user.id === me?.user.id}
                           />
@@ -185,14 +174,7 @@ function UsersAdmin() {
         </QueryView>
         <ListPagination total={users.data?.total} page={page} onChange={setPage} aria-label="User pages" />
       </Stack>
-      <UserFormModal
-        opened={creating || editing !== null}
-        user={editing}
-        onClose={() => {
-          setCreating(false);
-          setEditing(null);
-        }}
-      />
+      <UserFormModal opened={form.opened} user={form.editing} onClose={form.close} />
       <UserNodeAccessModal user={accessFor} onClose={() => setAccessFor(null)} />
       <ConfirmModal {...remove.modalProps} title="Delete user" confirmLabel="Delete user">
         Delete the user <b>{remove.target?.username}</b>? If they still own templates or deployments the server refuses;
