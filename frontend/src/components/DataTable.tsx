@@ -1,14 +1,21 @@
-// A striped, horizontally scrolling table with plain column headers; the caller gives the rows.
-import { Table } from "@mantine/core";
+// A striped, horizontally scrolling table with plain column headers (false leaves a column out);
+// the caller gives the rows.
+import { Table, type TableProps } from "@mantine/core";
 import type { ReactNode } from "react";
 
-export function SimpleTable({ headers, minWidth = 480, children }: { headers: string[]; minWidth?: number; children: ReactNode }) {
+type Props = Omit<TableProps, "children"> & {
+  headers: (string | false)[];
+  minWidth?: number;
+  children: ReactNode;
+};
+
+export function DataTable({ headers, minWidth = 480, children, ...tableProps }: Props) {
   return (
     <Table.ScrollContainer minWidth={minWidth}>
-      <Table striped>
+      <Table striped {...tableProps}>
         <Table.Thead>
           <Table.Tr>
-            {headers.map((header) => (
+            {headers.filter((header) => header !== false).map((header) => (
               <Table.Th key={header}>{header}</Table.Th>
             ))}
           </Table.Tr>

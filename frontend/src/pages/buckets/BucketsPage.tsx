@@ -6,6 +6,7 @@ import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { AddButton } from "../../components/AddButton";
+import { DataTable } from "../../components/DataTable";
 import { DeleteAction, EditAction } from "../../components/IconAction";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
@@ -64,75 +65,68 @@ export default function BucketsPage() {
           }
         >
           {(data) => (
-            <Table.ScrollContainer minWidth={640}>
-              <Table striped highlightOnHover verticalSpacing="sm" aria-label="Package buckets">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Name</Table.Th>
-                    <Table.Th>Packages</Table.Th>
-                    <Table.Th>Origin</Table.Th>
-                    <Table.Th>Updated</Table.Th>
-                    {canWrite && <Table.Th>Actions</Table.Th>}
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {data.items.map((bucket) => (
-                    <Table.Tr key={bucket.name}>
-                      <Table.Td>
-                        <Text fw={600} size="sm">
-                          {bucket.name}
+            <DataTable
+              headers={["Name", "Packages", "Origin", "Updated", canWrite && "Actions"]}
+              minWidth={640}
+              highlightOnHover
+              verticalSpacing="sm"
+              aria-label="Package buckets"
+            >
+              {data.items.map((bucket) => (
+                <Table.Tr key={bucket.name}>
+                  <Table.Td>
+                    <Text fw={600} size="sm">
+                      {bucket.name}
+                    </Text>
+                    {bucket.description && (
+                      <Text size="xs" c="dimmed" lineClamp={2}>
+                        {bucket.description}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4}>
+                      {bucket.packages.slice(0, SHOWN_PACKAGES).map((pkg) => (
+                        <Badge key={pkg} variant="light" tt="none" ff="monospace">
+                          {pkg}
+                        </Badge>
+                      ))}
+                      {bucket.packages.length > SHOWN_PACKAGES && (
+                        <Text size="xs" c="dimmed">
+                          +{bucket.packages.length - SHOWN_PACKAGES} more
                         </Text>
-                        {bucket.description && (
-                          <Text size="xs" c="dimmed" lineClamp={2}>
-                            {bucket.description}
-                          </Text>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <Group gap={4}>
-                          {bucket.packages.slice(0, SHOWN_PACKAGES).map((pkg) => (
-                            <Badge key={pkg} variant="light" tt="none" ff="monospace">
-                              {pkg}
-                            </Badge>
-                          ))}
-                          {bucket.packages.length > SHOWN_PACKAGES && (
-                            <Text size="xs" c="dimmed">
-                              +{bucket.packages.length - SHOWN_PACKAGES} more
-                            </Text>
-                          )}
-                          {bucket.packages.length === 0 && (
-                            <Text size="xs" c="dimmed">
-                              empty
-                            </Text>
-                          )}
-                        </Group>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{bucket.origin}</Text>
-                        {bucket.file && (
-                          <Text size="xs" c="dimmed" ff="monospace">
-                            {bucket.file}
-                          </Text>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm" title={bucket.updated_at}>
-                          {formatDateTime(bucket.updated_at)}
-                        </Text>
-                      </Table.Td>
-                      {canWrite && (
-                        <Table.Td>
-                          <Group gap={4} wrap="nowrap">
-                            <EditAction label={`Edit bucket ${bucket.name}`} onClick={() => form.edit(bucket)} />
-                            <DeleteAction label={`Delete bucket ${bucket.name}`} onClick={() => setDeleting(bucket.name)} />
-                          </Group>
-                        </Table.Td>
                       )}
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+                      {bucket.packages.length === 0 && (
+                        <Text size="xs" c="dimmed">
+                          empty
+                        </Text>
+                      )}
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{bucket.origin}</Text>
+                    {bucket.file && (
+                      <Text size="xs" c="dimmed" ff="monospace">
+                        {bucket.file}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm" title={bucket.updated_at}>
+                      {formatDateTime(bucket.updated_at)}
+                    </Text>
+                  </Table.Td>
+                  {canWrite && (
+                    <Table.Td>
+                      <Group gap={4} wrap="nowrap">
+                        <EditAction label={`Edit bucket ${bucket.name}`} onClick={() => form.edit(bucket)} />
+                        <DeleteAction label={`Delete bucket ${bucket.name}`} onClick={() => setDeleting(bucket.name)} />
+                      </Group>
+                    </Table.Td>
+                  )}
+                </Table.Tr>
+              ))}
+            </DataTable>
           )}
         </QueryView>
         <ListPagination total={buckets.data?.total} page={page} onChange={setPage} aria-label="Bucket pages" />

@@ -7,6 +7,7 @@ import { Link } from "react-router";
 
 import { api, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
+import { DataTable } from "../../components/DataTable";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
@@ -79,43 +80,35 @@ export default function DeploymentsPage() {
         >
           {(data) => (
             <>
-              <Table.ScrollContainer minWidth={720}>
-                <Table striped highlightOnHover verticalSpacing="sm" aria-label="Deployments">
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>Status</Table.Th>
-                      <Table.Th>Hostname</Table.Th>
-                      <Table.Th>Template</Table.Th>
-                      <Table.Th>Node</Table.Th>
-                      <Table.Th>VMID</Table.Th>
-                      <Table.Th>Created</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {data.items.map((d) => (
-                      <Table.Tr key={d.id}>
-                        <Table.Td>
-                          <Badge color={statusColor(d.status)} variant="light">{d.status}</Badge>
-                          {d.status === "running" && <Text size="xs" c="dimmed">{d.phase}</Text>}
-                        </Table.Td>
-                        <Table.Td>
-                          <Anchor component={Link} to={`/deployments/${d.id}`} aria-label={`Open deployment ${d.hostname ?? d.id}`}>
-                            {d.hostname ?? d.id.slice(0, 8)}
-                          </Anchor>
-                        </Table.Td>
-                        <Table.Td>
-                          {d.template_name} <Text span size="xs" c="dimmed">rev {d.template_revision}</Text>
-                        </Table.Td>
-                        <Table.Td>{d.node_name}</Table.Td>
-                        <Table.Td>{d.vmid ?? "—"}</Table.Td>
-                        <Table.Td>
-                          <Text size="sm">{formatWhen(d.created_at)}</Text>
-                        </Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              </Table.ScrollContainer>
+              <DataTable
+                headers={["Status", "Hostname", "Template", "Node", "VMID", "Created"]}
+                minWidth={720}
+                highlightOnHover
+                verticalSpacing="sm"
+                aria-label="Deployments"
+              >
+                {data.items.map((d) => (
+                  <Table.Tr key={d.id}>
+                    <Table.Td>
+                      <Badge color={statusColor(d.status)} variant="light">{d.status}</Badge>
+                      {d.status === "running" && <Text size="xs" c="dimmed">{d.phase}</Text>}
+                    </Table.Td>
+                    <Table.Td>
+                      <Anchor component={Link} to={`/deployments/${d.id}`} aria-label={`Open deployment ${d.hostname ?? d.id}`}>
+                        {d.hostname ?? d.id.slice(0, 8)}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td>
+                      {d.template_name} <Text span size="xs" c="dimmed">rev {d.template_revision}</Text>
+                    </Table.Td>
+                    <Table.Td>{d.node_name}</Table.Td>
+                    <Table.Td>{d.vmid ?? "—"}</Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{formatWhen(d.created_at)}</Text>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </DataTable>
               <ListPagination total={data.total} page={page} onChange={setPage} aria-label="Deployment pages" />
             </>
           )}

@@ -7,6 +7,7 @@ import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { AddButton } from "../../components/AddButton";
+import { DataTable } from "../../components/DataTable";
 import { DeleteAction, EditAction, IconAction } from "../../components/IconAction";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
@@ -81,73 +82,64 @@ export default function NodesPage() {
           }
         >
           {(data) => (
-            <Table.ScrollContainer minWidth={680}>
-              <Table striped verticalSpacing="sm" aria-label="Nodes">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Name</Table.Th>
-                    <Table.Th>API URL</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th>Version</Table.Th>
-                    <Table.Th>TLS</Table.Th>
-                    {isAdmin && <Table.Th>Actions</Table.Th>}
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {data.map((node) => (
-                    <Table.Tr key={node.id}>
-                      <Table.Td>
-                        <Text fw={600} size="sm">
-                          {node.name}
-                        </Text>
-                        {node.pve_node && node.pve_node !== node.name && (
-                          <Text size="xs" c="dimmed">
-                            PVE node {node.pve_node}
-                          </Text>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <Anchor href={node.api_url} target="_blank" rel="noreferrer" size="sm" style={{ wordBreak: "break-all" }}>
-                          {node.api_url}
-                        </Anchor>
-                      </Table.Td>
-                      <Table.Td>
-                        <NodeStatus node={node} />
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{node.pve_version ?? "—"}</Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{TLS_LABEL[node.tls_mode]}</Text>
-                      </Table.Td>
-                      {isAdmin && (
-                        <Table.Td>
-                          <Group gap={4} wrap="nowrap">
-                            <Button
-                              size="xs"
-                              variant="light"
-                              leftSection={<IconPlugConnected size={14} aria-hidden />}
-                              aria-label={`Test connection to ${node.name}`}
-                              onClick={() => setTesting(node)}
-                            >
-                              Test connection
-                            </Button>
-                            <EditAction label={`Edit node ${node.name}`} onClick={() => form.edit(node)} />
-                            <IconAction
-                              tooltip="Who may use it"
-                              label={`Manage access to ${node.name}`}
-                              icon={IconUsers}
-                              onClick={() => setAccessFor(node)}
-                            />
-                            <DeleteAction label={`Delete node ${node.name}`} onClick={() => remove.ask(node)} />
-                          </Group>
-                        </Table.Td>
-                      )}
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+            <DataTable
+              headers={["Name", "API URL", "Status", "Version", "TLS", isAdmin && "Actions"]}
+              minWidth={680}
+              verticalSpacing="sm"
+              aria-label="Nodes"
+            >
+              {data.map((node) => (
+                <Table.Tr key={node.id}>
+                  <Table.Td>
+                    <Text fw={600} size="sm">
+                      {node.name}
+                    </Text>
+                    {node.pve_node && node.pve_node !== node.name && (
+                      <Text size="xs" c="dimmed">
+                        PVE node {node.pve_node}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Anchor href={node.api_url} target="_blank" rel="noreferrer" size="sm" style={{ wordBreak: "break-all" }}>
+                      {node.api_url}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>
+                    <NodeStatus node={node} />
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{node.pve_version ?? "—"}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{TLS_LABEL[node.tls_mode]}</Text>
+                  </Table.Td>
+                  {isAdmin && (
+                    <Table.Td>
+                      <Group gap={4} wrap="nowrap">
+                        <Button
+                          size="xs"
+                          variant="light"
+                          leftSection={<IconPlugConnected size={14} aria-hidden />}
+                          aria-label={`Test connection to ${node.name}`}
+                          onClick={() => setTesting(node)}
+                        >
+                          Test connection
+                        </Button>
+                        <EditAction label={`Edit node ${node.name}`} onClick={() => form.edit(node)} />
+                        <IconAction
+                          tooltip="Who may use it"
+                          label={`Manage access to ${node.name}`}
+                          icon={IconUsers}
+                          onClick={() => setAccessFor(node)}
+                        />
+                        <DeleteAction label={`Delete node ${node.name}`} onClick={() => remove.ask(node)} />
+                      </Group>
+                    </Table.Td>
+                  )}
+                </Table.Tr>
+              ))}
+            </DataTable>
           )}
         </QueryView>
       </Stack>

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { AddButton } from "../../components/AddButton";
+import { DataTable } from "../../components/DataTable";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState } from "../../components/PageState";
@@ -93,78 +94,67 @@ export default function TokensPage() {
           empty={<EmptyState title="No tokens">Create one with “New token” to use the API from scripts.</EmptyState>}
         >
           {(data) => (
-            <Table.ScrollContainer minWidth={720}>
-              <Table striped verticalSpacing="sm" aria-label="API tokens">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Name</Table.Th>
-                    {all && <Table.Th>Owner</Table.Th>}
-                    <Table.Th>Scopes</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th>Created</Table.Th>
-                    <Table.Th>Expires</Table.Th>
-                    <Table.Th>Last used</Table.Th>
-                    <Table.Th>Actions</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {data.items.map((token) => {
-                    const [color, status] = tokenStatus(token);
-                    return (
-                      <Table.Tr key={token.id}>
-                        <Table.Td>
-                          <Text fw={600} size="sm">
-                            {token.name}
-                          </Text>
-                          <Code>{token.prefix}…</Code>
-                        </Table.Td>
-                        {all && <Table.Td>{owner(token.user_id)}</Table.Td>}
-                        <Table.Td>
-                          <Group gap={4}>
-                            {token.scopes.map((scope) => (
-                              <Badge key={scope} variant="light" size="sm">
-                                {scope}
-                              </Badge>
-                            ))}
-                          </Group>
-                        </Table.Td>
-                        <Table.Td>
-                          <Badge color={color} variant="light">
-                            {status}
+            <DataTable
+              headers={["Name", all && "Owner", "Scopes", "Status", "Created", "Expires", "Last used", "Actions"]}
+              minWidth={720}
+              verticalSpacing="sm"
+              aria-label="API tokens"
+            >
+              {data.items.map((token) => {
+                const [color, status] = tokenStatus(token);
+                return (
+                  <Table.Tr key={token.id}>
+                    <Table.Td>
+                      <Text fw={600} size="sm">
+                        {token.name}
+                      </Text>
+                      <Code>{token.prefix}…</Code>
+                    </Table.Td>
+                    {all && <Table.Td>{owner(token.user_id)}</Table.Td>}
+                    <Table.Td>
+                      <Group gap={4}>
+                        {token.scopes.map((scope) => (
+                          <Badge key={scope} variant="light" size="sm">
+                            {scope}
                           </Badge>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="sm">{formatDateTime(token.created_at)}</Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="sm" title={token.expires_at ?? undefined}>
-                            {token.expires_at ? formatRelative(token.expires_at) : "Never"}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="sm" title={token.last_used_at ?? undefined}>
-                            {token.last_used_at ? formatRelative(token.last_used_at) : "Never"}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>
-                          {!token.revoked_at && (
-                            <Button
-                              size="xs"
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Revoke token ${token.name}`}
-                              onClick={() => revoke.ask(token)}
-                            >
-                              Revoke
-                            </Button>
-                          )}
-                        </Table.Td>
-                      </Table.Tr>
-                    );
-                  })}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+                        ))}
+                      </Group>
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge color={color} variant="light">
+                        {status}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">{formatDateTime(token.created_at)}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm" title={token.expires_at ?? undefined}>
+                        {token.expires_at ? formatRelative(token.expires_at) : "Never"}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm" title={token.last_used_at ?? undefined}>
+                        {token.last_used_at ? formatRelative(token.last_used_at) : "Never"}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      {!token.revoked_at && (
+                        <Button
+                          size="xs"
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Revoke token ${token.name}`}
+                          onClick={() => revoke.ask(token)}
+                        >
+                          Revoke
+                        </Button>
+                      )}
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </DataTable>
           )}
         </QueryView>
         <ListPagination total={tokens.data?.total} page={page} onChange={setPage} aria-label="Token pages" />

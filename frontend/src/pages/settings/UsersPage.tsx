@@ -7,6 +7,7 @@ import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
 import { AddButton } from "../../components/AddButton";
+import { DataTable } from "../../components/DataTable";
 import { DeleteAction, EditAction, IconAction } from "../../components/IconAction";
 import { ListPagination } from "../../components/ListPagination";
 import { PageHeader } from "../../components/PageHeader";
@@ -102,74 +103,65 @@ function UsersAdmin() {
           empty={<EmptyState title="No user matches">Try another search or role.</EmptyState>}
         >
           {(data) => (
-            <Table.ScrollContainer minWidth={720}>
-              <Table striped verticalSpacing="sm" aria-label="Users">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>User</Table.Th>
-                    <Table.Th>Role</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th>Sign-in</Table.Th>
-                    <Table.Th>Last login</Table.Th>
-                    <Table.Th>Actions</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {data.items.map((user) => (
-                    <Table.Tr key={user.id}>
-                      <Table.Td>
-                        <Text fw={600} size="sm">
-                          {user.username}
-                          {user.id === me?.user.id && (
-                            <Text span size="xs" c="dimmed">
-                              {" "}
-                              (you)
-                            </Text>
-                          )}
+            <DataTable
+              headers={["User", "Role", "Status", "Sign-in", "Last login", "Actions"]}
+              minWidth={720}
+              verticalSpacing="sm"
+              aria-label="Users"
+            >
+              {data.items.map((user) => (
+                <Table.Tr key={user.id}>
+                  <Table.Td>
+                    <Text fw={600} size="sm">
+                      {user.username}
+                      {user.id === me?.user.id && (
+                        <Text span size="xs" c="dimmed">
+                          {" "}
+                          (you)
                         </Text>
-                        {(user.display_name || user.email) && (
-                          <Text size="xs" c="dimmed">
-                            {[user.display_name, user.email].filter(Boolean).join(" · ")}
-                          </Text>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge color={ROLE_COLOR[user.role]} variant="light">
-                          {user.role}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>
-                        <Badge color={user.is_active ? "green" : "gray"} variant="light">
-                          {user.is_active ? "Active" : "Disabled"}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{user.has_password ? "Password" : "SSO only"}</Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">{formatDateTime(user.last_login_at, "Never")}</Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Group gap={4} wrap="nowrap">
-                          <EditAction label={`Edit user ${user.username}`} onClick={() => form.edit(user)} />
-                          <IconAction
-                            tooltip="Node access"
-                            label={`Node access for ${user.username}`}
-                            icon={IconServer}
-                            onClick={() => setAccessFor(user)}
-                          />
-                          <DeleteAction
-                            label={`Delete user ${user.username}`}
-                            onClick={() => remove.ask(user)}
-                            disabled={user.id === me?.user.id}
-                          />
-                        </Group>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+                      )}
+                    </Text>
+                    {(user.display_name || user.email) && (
+                      <Text size="xs" c="dimmed">
+                        {[user.display_name, user.email].filter(Boolean).join(" · ")}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge color={ROLE_COLOR[user.role]} variant="light">
+                      {user.role}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge color={user.is_active ? "green" : "gray"} variant="light">
+                      {user.is_active ? "Active" : "Disabled"}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{user.has_password ? "Password" : "SSO only"}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{formatDateTime(user.last_login_at, "Never")}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4} wrap="nowrap">
+                      <EditAction label={`Edit user ${user.username}`} onClick={() => form.edit(user)} />
+                      <IconAction
+                        tooltip="Node access"
+                        label={`Node access for ${user.username}`}
+                        icon={IconServer}
+                        onClick={() => setAccessFor(user)}
+                      />
+                      <DeleteAction
+                        label={`Delete user ${user.username}`}
+                        onClick={() => remove.ask(user)}
+                        disabled={user.id === me?.user.id}
+                      />
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </DataTable>
           )}
         </QueryView>
         <ListPagination total={users.data?.total} page={page} onChange={setPage} aria-label="User pages" />

@@ -2,10 +2,10 @@
 import { Badge, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import type { ReactNode } from "react";
 
+import { DataTable } from "../../../components/DataTable";
 import { LabeledValue } from "../../../components/LabeledValue";
 import type { TemplateDetail } from "../api";
 import { CodeBlock } from "../components/CodeBlock";
-import { SimpleTable } from "./SimpleTable";
 
 const yesNo = (value: boolean | undefined) => (value ? "yes" : "no");
 
@@ -55,7 +55,7 @@ export function ConfigTab({ template }: { template: TemplateDetail }) {
         {template.inputs.length === 0 ? (
           <Text size="sm" c="dimmed">No inputs.</Text>
         ) : (
-          <SimpleTable headers={["Name", "Type", "Default", "Description"]}>
+          <DataTable headers={["Name", "Type", "Default", "Description"]}>
             {template.inputs.map((input) => (
               <Table.Tr key={input.name}>
                 <Table.Td ff="monospace">{input.name}</Table.Td>
@@ -70,14 +70,14 @@ export function ConfigTab({ template }: { template: TemplateDetail }) {
                 <Table.Td>{input.description ?? ""}</Table.Td>
               </Table.Tr>
             ))}
-          </SimpleTable>
+          </DataTable>
         )}
       </Section>
       <Section title="Services">
         {template.services.length === 0 ? (
           <Text size="sm" c="dimmed">No services.</Text>
         ) : (
-          <SimpleTable headers={["Name", "Unit", "Port", "Web UI"]}>
+          <DataTable headers={["Name", "Unit", "Port", "Web UI"]}>
             {template.services.map((service) => (
               <Table.Tr key={service.name}>
                 <Table.Td>{service.name}</Table.Td>
@@ -86,7 +86,7 @@ export function ConfigTab({ template }: { template: TemplateDetail }) {
                 <Table.Td ff="monospace">{service.web_ui ?? "—"}</Table.Td>
               </Table.Tr>
             ))}
-          </SimpleTable>
+          </DataTable>
         )}
       </Section>
       <Section title="Credential outputs">

@@ -1,8 +1,8 @@
 // Packages: what apt installs, resolved from the buckets plus the extra list.
 import { Alert, Badge, Group, Stack, Table, Text } from "@mantine/core";
 
+import { DataTable } from "../../../components/DataTable";
 import type { TemplateDetail } from "../api";
-import { SimpleTable } from "./SimpleTable";
 
 export function PackagesTab({ template }: { template: TemplateDetail }) {
   return (
@@ -32,14 +32,14 @@ export function PackagesTab({ template }: { template: TemplateDetail }) {
       {template.packages.length === 0 ? (
         <Text c="dimmed">No packages are installed by this template.</Text>
       ) : (
-        <SimpleTable headers={["Package", "From"]} minWidth={320}>
+        <DataTable headers={["Package", "From"]} minWidth={320}>
           {template.packages.map((pkg) => (
             <Table.Tr key={pkg.name}>
               <Table.Td ff="monospace">{pkg.spec}</Table.Td>
               <Table.Td>{pkg.sources.join(", ")}</Table.Td>
             </Table.Tr>
           ))}
-        </SimpleTable>
+        </DataTable>
       )}
     </Stack>
   );

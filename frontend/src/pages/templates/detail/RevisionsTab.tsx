@@ -2,10 +2,10 @@
 import { Badge, Group, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useState } from "react";
 
+import { DataTable } from "../../../components/DataTable";
 import { EmptyState, ErrorState, LoadingState } from "../../../components/PageState";
 import { useRevisionDiff, useRevisions } from "../api";
 import { DiffView } from "../components/DiffView";
-import { SimpleTable } from "./SimpleTable";
 
 const STATUS_COLOR = { added: "green", removed: "red", modified: "blue" } as const;
 
@@ -51,7 +51,7 @@ export function RevisionsTab({ name, current }: { name: string; current: number 
 
   return (
     <Stack gap="lg">
-      <SimpleTable headers={["#", "When", "Author", "Message"]}>
+      <DataTable headers={["#", "When", "Author", "Message"]}>
         {items.map((rev) => (
           <Table.Tr key={rev.number}>
             <Table.Td>{rev.number}</Table.Td>
@@ -60,7 +60,7 @@ export function RevisionsTab({ name, current }: { name: string; current: number 
             <Table.Td>{rev.message ?? ""}</Table.Td>
           </Table.Tr>
         ))}
-      </SimpleTable>
+      </DataTable>
       {items.length < 2 ? (
         <Text c="dimmed">Only one revision so far: nothing to compare.</Text>
       ) : (
