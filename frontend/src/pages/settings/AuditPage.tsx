@@ -1,32 +1,27 @@
 // The audit log (admin only): who did what, when, from where; newest first.
-import { ActionIcon, Alert, Badge, Code, Group, Pagination, Select, Stack, Table, Text } from "@mantine/core";
+import { ActionIcon, Badge, Code, Group, Pagination, Select, Stack, Table, Text } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { IconChevronDown, IconChevronRight, IconLock } from "@tabler/icons-react";
+import { IconChevronDown, IconChevronRight } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Fragment, useState } from "react";
 
 import { api, type Schemas, unwrap } from "../../api/client";
-import { useAuth } from "../../auth/AuthContext";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, LoadingState } from "../../components/PageState";
+import { EmptyState } from "../../components/PageState";
+import { QueryView } from "../../components/QueryView";
+import { pageCount, pageParams } from "../../lib/paging";
+import { AdminOnly } from "./components/AdminOnly";
 import { AuditFilters, type AuditFilterValues, NO_FILTERS, toInstant } from "./components/AuditFilters";
 import { formatDateTime } from "./components/format";
 
 const OUTCOME_COLOR: Record<string, string> = { success: "green", failure: "red", denied: "orange" };
 
 export default function AuditPage() {
-  const { isAdmin } = useAuth();
-  if (!isAdmin) {
-    return (
-      <>
-        <PageHeader title="Audit log" />
-        <Alert color="red" icon={<IconLock aria-hidden />} title="Admins only" role="alert">
-          Only an admin can read the audit log.
-        </Alert>
-      </>
-    );
-  }
-  return <AuditLog />;
+  return (
+    <AdminOnly title="Audit log" refusal="Only an admin can read the audit log.">
+      <AuditLog />
+    </AdminOnly>
+  );
 }
 
 function AuditLog() {
@@ -49,15 +44,14 @@ function AuditLog() {
               outcome: debounced.outcome ?? undefined,
               since: toInstant(debounced.since),
               until: toInstant(debounced.until),
-              limit,
-              offset: (page - 1) * limit,
+              ...pageParams(page, limit),
             },
           },
         }),
       ),
     placeholderData: keepPreviousData,
   });
-  const pages = events.data ? Math.max(1, Math.ceil(events.data.total / limit)) : 1;
+  const pages = pageCount(events.data?.total, limit);
   const toggle = (id: string) =>
     setOpen((current) => {
       const next = new Set(current);
@@ -77,34 +71,35 @@ function AuditLog() {
             setPage(1);
           }}
         />
-        {events.isPending ? (
-          <LoadingState label="Loading the audit log" />
-        ) : events.isError ? (
-          <ErrorState error={events.error} onRetry={() => void events.refetch()} />
-        ) : events.data.items.length === 0 ? (
-          <EmptyState title="No events">Nothing matches these filters.</EmptyState>
-        ) : (
-          <Table.ScrollContainer minWidth={760}>
-            <Table verticalSpacing="xs" aria-label="Audit events">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th aria-label="Details" />
-                  <Table.Th>Time</Table.Th>
-                  <Table.Th>Actor</Table.Th>
-                  <Table.Th>Action</Table.Th>
-                  <Table.Th>Target</Table.Th>
-                  <Table.Th>Outcome</Table.Th>
-                  <Table.Th>Client IP</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {events.data.items.map((event) => (
-                  <AuditRow key={event.id} event={event} open={open.has(event.id)} onToggle={() => toggle(event.id)} />
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        <QueryView
+          query={events}
+          loadingLabel="Loading the audit log"
+          isEmpty={(data) => data.items.length === 0}
+          empty={<EmptyState title="No events">Nothing matches these filters.</EmptyState>}
+        >
+          {(data) => (
+            <Table.ScrollContainer minWidth={760}>
+              <Table verticalSpacing="xs" aria-label="Audit events">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th aria-label="Details" />
+                    <Table.Th>Time</Table.Th>
+                    <Table.Th>Actor</Table.Th>
+                    <Table.Th>Action</Table.Th>
+                    <Table.Th>Target</Table.Th>
+                    <Table.Th>Outcome</Table.Th>
+                    <Table.Th>Client IP</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {data.items.map((event) => (
+                    <AuditRow key={event.id} event={event} open={open.has(event.id)} onToggle={() => toggle(event.id)} />
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryView>
         {events.data && events.data.total > 0 && (
           <Group justify="space-between" gap="sm">
             <Text size="sm" c="dimmed">

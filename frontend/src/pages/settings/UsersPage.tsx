@@ -1,6 +1,6 @@
 // Users, roles and node access (admin only).
-import { Alert, Badge, Group, Select, Stack, Table, Text } from "@mantine/core";
-import { IconLock, IconServer } from "@tabler/icons-react";
+import { Badge, Group, Select, Stack, Table, Text } from "@mantine/core";
+import { IconServer } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
@@ -17,6 +17,7 @@ import { SearchInput } from "../../components/SearchInput";
 import { pageParams } from "../../lib/paging";
 import { useFormModal } from "../../lib/useFormModal";
 import { useSearchPaging } from "../../lib/useSearchPaging";
+import { AdminOnly } from "./components/AdminOnly";
 import { ConfirmModal } from "./components/ConfirmModal";
 import { formatDateTime } from "./components/format";
 import { type Role, ROLE_COLOR, ROLES } from "./components/roles";
@@ -28,18 +29,11 @@ import { useConfirmedAction } from "./components/useConfirmedAction";
 type User = Schemas["UserOut"];
 
 export default function UsersPage() {
-  const { isAdmin } = useAuth();
-  if (!isAdmin) {
-    return (
-      <>
-        <PageHeader title="Users and access" />
-        <Alert color="red" icon={<IconLock aria-hidden />} title="Admins only" role="alert">
-          Only an admin can manage users, roles and node access.
-        </Alert>
-      </>
-    );
-  }
-  return <UsersAdmin />;
+  return (
+    <AdminOnly title="Users and access" refusal="Only an admin can manage users, roles and node access.">
+      <UsersAdmin />
+    </AdminOnly>
+  );
 }
 
 function UsersAdmin() {
