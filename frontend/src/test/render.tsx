@@ -45,3 +45,8 @@ export function stubFetch(routes: Record<string, (request: Request) => Response 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
+
+/** A first page of a list endpoint's answer ({items, total, limit, offset}). */
+export function pageJson(items: unknown[], total = items.length): Response {
+  return json({ items, total, limit: 50, offset: 0 });
+}

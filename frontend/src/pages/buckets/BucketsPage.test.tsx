@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { json, stubFetch } from "../../test/render";
+import { json, pageJson, stubFetch } from "../../test/render";
 import { meRoute, renderAsPage } from "../settings/components/testing";
 import BucketsPage from "./BucketsPage";
 import { packagesError, parsePackages } from "./packages";
@@ -16,11 +16,10 @@ const bucket = {
   created_at: "2026-01-01T10:00:00Z",
   updated_at: "2026-01-02T10:00:00Z",
 };
-const page = (items: unknown[]) => json({ items, total: items.length, limit: 50, offset: 0 });
 
 describe("BucketsPage", () => {
   it("lists buckets with their packages", async () => {
-    stubFetch({ ...meRoute("viewer"), "GET /api/v1/buckets": () => page([bucket]) });
+    stubFetch({ ...meRoute("viewer"), "GET /api/v1/buckets": () => pageJson([bucket]) });
     renderAsPage(<BucketsPage />);
     expect(await screen.findByText("web")).toBeInTheDocument();
     expect(screen.getByText("curl=7.88*")).toBeInTheDocument();
@@ -30,7 +29,7 @@ describe("BucketsPage", () => {
   });
 
   it("shows an empty state", async () => {
-    stubFetch({ ...meRoute("operator"), "GET /api/v1/buckets": () => page([]) });
+    stubFetch({ ...meRoute("operator"), "GET /api/v1/buckets": () => pageJson([]) });
     renderAsPage(<BucketsPage />);
     expect(await screen.findByText("No buckets yet")).toBeInTheDocument();
   });
@@ -38,7 +37,7 @@ describe("BucketsPage", () => {
   it("puts the server's 422 errors on the form fields", async () => {
     const calls = stubFetch({
       ...meRoute("operator"),
-      "GET /api/v1/buckets": () => page([]),
+      "GET /api/v1/buckets": () => pageJson([]),
       "POST /api/v1/buckets": () =>
         json(
           {
@@ -73,7 +72,7 @@ describe("BucketsPage", () => {
   it("a delete refused with 409 lists the templates using the bucket", async () => {
     stubFetch({
       ...meRoute("admin"),
-      "GET /api/v1/buckets": () => page([bucket]),
+      "GET /api/v1/buckets": () => pageJson([bucket]),
       "DELETE /api/v1/buckets/web": () =>
         json({ error: "bucket_in_use", detail: "bucket 'web' is used by: blog, shop" }, 409),
       "GET /api/v1/buckets/web/templates": () => json({ bucket: "web", templates: ["blog", "shop"] }),
@@ -91,7 +90,7 @@ describe("BucketsPage", () => {
   it("saves an edit with PUT", async () => {
     const calls = stubFetch({
       ...meRoute("operator"),
-      "GET /api/v1/buckets": () => page([bucket]),
+      "GET /api/v1/buckets": () => pageJson([bucket]),
       "PUT /api/v1/buckets/web": () => json({ ...bucket, packages: ["nginx"], templates: [] }),
     });
     const user = userEvent.setup();

@@ -1,15 +1,14 @@
 import { screen } from "@testing-library/react";
 
-import { json, stubFetch } from "../../test/render";
+import { json, pageJson, stubFetch } from "../../test/render";
 import { meRoute, renderAsPage } from "../settings/components/testing";
 import DeploymentsPage from "./DeploymentsPage";
 import { deploymentDetail } from "./fixtures";
 
-const page = (items: unknown[], total = items.length) => json({ items, total, limit: 50, offset: 0 });
 
 describe("DeploymentsPage", () => {
   it("lists deployments with status and a link to their progress", async () => {
-    stubFetch({ ...meRoute("operator"), "GET /api/v1/deployments": () => page([deploymentDetail()], 120) });
+    stubFetch({ ...meRoute("operator"), "GET /api/v1/deployments": () => pageJson([deploymentDetail()], 120) });
     renderAsPage(<DeploymentsPage />);
     const link = await screen.findByRole("link", { name: "Open deployment web-1" });
     expect(link).toHaveAttribute("href", "/deployments/d1");
@@ -20,7 +19,7 @@ describe("DeploymentsPage", () => {
   });
 
   it("shows empty and error states", async () => {
-    stubFetch({ ...meRoute("viewer"), "GET /api/v1/deployments": () => page([]) });
+    stubFetch({ ...meRoute("viewer"), "GET /api/v1/deployments": () => pageJson([]) });
     const { unmount } = renderAsPage(<DeploymentsPage />);
     expect(await screen.findByText("No deployments yet")).toBeInTheDocument();
     expect(screen.queryByRole("link", { name: "New deployment" })).not.toBeInTheDocument();

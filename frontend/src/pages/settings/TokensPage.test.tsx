@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { json, stubFetch } from "../../test/render";
+import { json, pageJson, stubFetch } from "../../test/render";
 import { meRoute, renderAsPage } from "./components/testing";
 import TokensPage from "./TokensPage";
 
@@ -16,13 +16,12 @@ const token = {
   last_used_at: null,
   revoked_at: null,
 };
-const page = (items: unknown[]) => json({ items, total: items.length, limit: 50, offset: 0 });
 
 describe("TokensPage", () => {
   it("shows the new secret once, with a copy button, and forgets it on close", async () => {
     const calls = stubFetch({
       ...meRoute("operator"),
-      "GET /api/v1/tokens": () => page([]),
+      "GET /api/v1/tokens": () => pageJson([]),
       "POST /api/v1/tokens": () => json({ ...token, name: "deploy", scopes: ["read", "write"], token: "lxcm_SECRET_VALUE" }, 201),
     });
     const user = userEvent.setup();
@@ -49,7 +48,7 @@ describe("TokensPage", () => {
   it("revokes a token after confirmation", async () => {
     const calls = stubFetch({
       ...meRoute("viewer"),
-      "GET /api/v1/tokens": () => page([token]),
+      "GET /api/v1/tokens": () => pageJson([token]),
       "DELETE /api/v1/tokens/t-1": () => new Response(null, { status: 204 }),
     });
     const user = userEvent.setup();
@@ -63,7 +62,7 @@ describe("TokensPage", () => {
   });
 
   it("shows an empty state", async () => {
-    stubFetch({ ...meRoute("viewer"), "GET /api/v1/tokens": () => page([]) });
+    stubFetch({ ...meRoute("viewer"), "GET /api/v1/tokens": () => pageJson([]) });
     renderAsPage(<TokensPage />);
     expect(await screen.findByText("No tokens")).toBeInTheDocument();
     expect(screen.queryByRole("switch", { name: "Everyone's tokens" })).not.toBeInTheDocument();

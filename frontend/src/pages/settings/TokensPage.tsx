@@ -17,6 +17,7 @@ import { CreateTokenModal } from "./components/CreateTokenModal";
 import { formatDateTime, formatRelative } from "./components/format";
 import { TokenSecretModal } from "./components/TokenSecretModal";
 import { useConfirmedAction } from "./components/useConfirmedAction";
+import { useUserNames } from "./components/useUserNames";
 
 type Token = Schemas["TokenOut"];
 
@@ -46,11 +47,7 @@ export default function TokensPage() {
     placeholderData: keepPreviousData,
   });
   // Owner names for the everyone view (admins only).
-  const users = useQuery({
-    queryKey: ["users", "names"],
-    queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })),
-    enabled: all,
-  });
+  const users = useUserNames(all);
   const owner = (id: string) => users.data?.items.find((user) => user.id === id)?.username ?? id;
 
   const revoke = useConfirmedAction({

@@ -1,12 +1,11 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { json, stubFetch } from "../../test/render";
+import { json, pageJson, stubFetch } from "../../test/render";
 import { meRoute, nodeOut, renderAsPage, userOut } from "./components/testing";
 import UsersPage from "./UsersPage";
 
 const bob = userOut({ id: "u-2", username: "bob", role: "viewer" });
-const page = (items: unknown[]) => json({ items, total: items.length, limit: 50, offset: 0 });
 const nodeStub = (id: string, name: string) => nodeOut({ id, name, api_url: `https://${name}:8006`, token_id: "a@pve!b" });
 
 describe("UsersPage", () => {
@@ -19,7 +18,7 @@ describe("UsersPage", () => {
   });
 
   it("lists users and explains the roles", async () => {
-    stubFetch({ ...meRoute("admin"), "GET /api/v1/users": () => page([userOut(), bob]) });
+    stubFetch({ ...meRoute("admin"), "GET /api/v1/users": () => pageJson([userOut(), bob]) });
     renderAsPage(<UsersPage />);
     expect(await screen.findByText("bob")).toBeInTheDocument();
     expect(screen.getByText(/Read-only: browses templates/)).toBeInTheDocument();
@@ -30,7 +29,7 @@ describe("UsersPage", () => {
     let attempts = 0;
     const calls = stubFetch({
       ...meRoute("admin"),
-      "GET /api/v1/users": () => page([userOut()]),
+      "GET /api/v1/users": () => pageJson([userOut()]),
       "POST /api/v1/users": () => {
         attempts += 1;
         if (attempts === 1) {
@@ -70,7 +69,7 @@ describe("UsersPage", () => {
   it("grants and revokes node access for one user", async () => {
     const calls = stubFetch({
       ...meRoute("admin"),
-      "GET /api/v1/users": () => page([bob]),
+      "GET /api/v1/users": () => pageJson([bob]),
       "GET /api/v1/nodes": () => json([nodeStub("n-1", "pve1"), nodeStub("n-2", "pve2")]),
       "GET /api/v1/nodes/n-1/access": () =>
         json([{ user_id: "u-2", username: "bob", role: "viewer", granted_at: "2026-01-01T10:00:00Z" }]),
@@ -97,7 +96,7 @@ describe("UsersPage", () => {
   it("edits the role and active flag with PATCH", async () => {
     const calls = stubFetch({
       ...meRoute("admin"),
-      "GET /api/v1/users": () => page([bob]),
+      "GET /api/v1/users": () => pageJson([bob]),
       "GET /api/v1/users/u-2/oidc-links": () => json([]),
       "PATCH /api/v1/users/u-2": () => json({ ...bob, is_active: false }),
     });

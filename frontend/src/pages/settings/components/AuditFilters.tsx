@@ -1,8 +1,7 @@
 // Filters of GET /audit: action prefix, actor, outcome and a time range.
 import { Button, Select, SimpleGrid, TextInput } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
 
-import { api, unwrap } from "../../../api/client";
+import { useUserNames } from "./useUserNames";
 
 export interface AuditFilterValues {
   action: string;
@@ -33,10 +32,7 @@ interface Props {
 }
 
 export function AuditFilters({ value, onChange }: Props) {
-  const users = useQuery({
-    queryKey: ["users", "names"],
-    queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })),
-  });
+  const users = useUserNames();
   const set = (patch: Partial<AuditFilterValues>) => onChange({ ...value, ...patch });
   const active = JSON.stringify(value) !== JSON.stringify(NO_FILTERS);
 

@@ -8,6 +8,7 @@ import { api, type Schemas, unwrap } from "../../../api/client";
 import { FormFooter } from "../../../components/FormFooter";
 import { ErrorState, LoadingState } from "../../../components/PageState";
 import { nodeAccessKey } from "./UserNodeAccessModal";
+import { useUserNames } from "./useUserNames";
 
 export function NodeAccessModal({ node, onClose }: { node: Schemas["NodeOut"] | null; onClose: () => void }) {
   const queryClient = useQueryClient();
@@ -16,11 +17,7 @@ export function NodeAccessModal({ node, onClose }: { node: Schemas["NodeOut"] | 
     queryFn: () => unwrap(api.GET("/api/v1/nodes/{node_id}/access", { params: { path: { node_id: node!.id } } })),
     enabled: node !== null,
   });
-  const users = useQuery({
-    queryKey: ["users", "names"],
-    queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { limit: 500 } } })),
-    enabled: node !== null,
-  });
+  const users = useUserNames(node !== null);
   const [selected, setSelected] = useState<string[]>([]);
   const grantedKey = (access.data ?? []).map((grant) => grant.user_id).join(",");
   useEffect(() => {
