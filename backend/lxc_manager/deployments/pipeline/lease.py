@@ -76,6 +76,12 @@ async def hold(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> 
     return deployment
 
 
+async def is_released(db: AsyncSession, deployment_id: str) -> bool:
+    """True when nobody holds the lease (released by its owner at the end of a run), False when someone does."""
+    owner = await db.scalar(select(Deployment.lease_owner).where(Deployment.id == deployment_id))
+    return owner is None
+
+
 async def release(db: AsyncSession, deployment_id: str, owner: str) -> bool:
     result = await db.execute(
         update(Deployment)

@@ -175,9 +175,14 @@ async def _heartbeat(run: Run, lost: asyncio.Event, main: asyncio.Task[Any] | No
         try:
             async with unit_of_work(run.sessionmaker) as db:
                 held = await lease.renew(db, run.deployment_id, run.owner, run.options.lease_ttl_s)
+                # Not renewed because the run itself just released it (its last step committed): the run is
+                # ending on its own, and cancelling it now would report a finished run as lease_lost.
+                released = not held and await lease.is_released(db, run.deployment_id)
         except Exception as exc:  # a DB hiccup: try again next beat; the TTL covers a few misses
             log.warning("lease_renew_failed", deployment_id=run.deployment_id, error=type(exc).__name__)
             continue
+        if released:
+            return
         if not held:
             lost.set()
             if main is not None:

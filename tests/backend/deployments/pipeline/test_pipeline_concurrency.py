@@ -65,3 +65,12 @@ async def test_twenty_concurrent_deployments_get_distinct_vmids(sim: Sim) -> Non
         assert deployment.id in guests[deployment.vmid]["config"]["description"]  # type: ignore[index]
     containers = await sim.containers()
     assert sorted(c.vmid for c in containers) == sorted(guests)
+
+
+async def test_a_heartbeat_after_the_final_commit_leaves_the_outcome_alone(sim: Sim) -> None:
+    """The last step releases the lease; a heartbeat that finds it released must not report the run as lost."""
+    ids = [await sim.create_deployment() for _ in range(12)]
+    ctx = sim.ctx(heartbeat_interval_s=0.001)  # a beat at nearly every await, the final commit included
+    outcomes = await asyncio.gather(*(run_deployment(ctx, i) for i in ids))
+    assert outcomes == ["succeeded"] * 12
+    assert [(await sim.deployment(i)).status for i in ids] == ["succeeded"] * 12
