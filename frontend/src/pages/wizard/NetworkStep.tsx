@@ -1,4 +1,4 @@
-// Step 4: hostname, network (bridge, VLAN, DHCP or static IPv4/IPv6), DNS, access (SSH keys, root password),
+// Step 4: hostname, network (bridge, VLAN, MTU, firewall, DHCP or static IPv4/IPv6), DNS, access (SSH keys, root password),
 // tags, start on boot, and the template's inputs.
 import { Divider, NumberInput, PasswordInput, SegmentedControl, Select, SimpleGrid, Stack, Switch, TagsInput, Text, Textarea, TextInput } from "@mantine/core";
 
@@ -34,6 +34,21 @@ export function NetworkStep({ form, inputs }: { form: WizardForm; inputs: Templa
           onChange={(value) => form.setFieldValue("bridge", value ?? "")}
         />
         <NumberInput label="VLAN tag" placeholder="None" min={1} max={4094} allowDecimal={false} {...form.getInputProps("vlan")} />
+        <NumberInput
+          label="MTU"
+          description="576 to 65520; empty: the bridge's"
+          placeholder="Same as bridge"
+          min={576}
+          max={65_520}
+          allowDecimal={false}
+          {...form.getInputProps("mtu")}
+        />
+        <Switch
+          label="Firewall"
+          aria-label="Firewall"
+          description="The Proxmox firewall on this interface"
+          {...form.getInputProps("firewall", { type: "checkbox" })}
+        />
       </SimpleGrid>
       <Stack gap={4}>
         <Text size="sm" fw={500} id="ipv4-mode">IPv4</Text>

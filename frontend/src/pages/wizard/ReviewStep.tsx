@@ -4,6 +4,7 @@ import { Alert, Badge, Code, List, Select, SimpleGrid, Stack, Table, Text, Title
 import type { ReactNode } from "react";
 
 import type { Schemas } from "../../api/client";
+import { FEATURE_NAMES, type FeatureName } from "./model";
 import type { WizardForm } from "./types";
 
 type Plan = Schemas["DeploymentPlan"];
@@ -35,7 +36,12 @@ function KeyValues({ label, entries }: { label: string; entries: [string, unknow
   );
 }
 
+const FEATURE_LABELS: Record<FeatureName, string> = { nesting: "nesting", keyctl: "keyctl", fuse: "FUSE" };
+
 export function ReviewStep({ plan, form }: { plan: Plan; form: WizardForm }) {
+  // What was asked; the Proxmox create parameters below show what the server will actually send.
+  const values = form.getValues();
+  const features = FEATURE_NAMES.filter((name) => values.features[name]).map((name) => FEATURE_LABELS[name]);
   return (
     <Stack gap="md">
       <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="xs">
@@ -47,6 +53,10 @@ export function ReviewStep({ plan, form }: { plan: Plan; form: WizardForm }) {
         </Text>
         <Text size="sm" style={{ wordBreak: "break-all" }}><b>OS template:</b> {plan.ostemplate}</Text>
         <Text size="sm"><b>Storage:</b> {plan.rootfs_storage}</Text>
+        <Text size="sm"><b>Features:</b> {features.length > 0 ? features.join(", ") : "none"}</Text>
+        <Text size="sm">
+          <b>Firewall:</b> {values.firewall ? "on" : "off"}; <b>MTU:</b> {values.mtu === "" ? "the bridge's" : values.mtu}
+        </Text>
       </SimpleGrid>
       {plan.warnings.length > 0 && (
         <Alert color="yellow" title="Warnings">

@@ -149,6 +149,79 @@ describe("WizardPage", () => {
     expect(new URL(posts[2]?.url ?? "").pathname).toBe("/api/v1/deployments");
   });
 
+  it("offers the template's features, firewall and MTU, sends changes and puts an MTU 422 on its field", { timeout: 30_000 }, async () => {
+    const container = {
+      ...deployDefaults.container,
+      features: { nesting: true },
+      network: { ...deployDefaults.container.network, firewall: true, mtu: 1400 },
+    };
+    let plans = 0;
+    const calls = stubFetch(
+      apiRoutes({
+        "GET /api/v1/templates/web/deploy-defaults": () => json({ ...deployDefaults, container }),
+        "POST /api/v1/deployments/plan": () => {
+          plans += 1;
+          if (plans > 1) return json(plan);
+          return json(
+            {
+              error: "validation_error",
+              detail: "network.mtu: larger than the bridge allows",
+              fields: [{ loc: ["body", "network", "mtu"], msg: "larger than the bridge allows", type: "value_error" }],
+            },
+            422,
+          );
+        },
+        "POST /api/v1/deployments": () => json({ id: "d7" }, 201),
+      }),
+    );
+    const user = userEvent.setup();
+    renderWizard();
+    expect(await screen.findByText("1 packages")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Next" }));
+    await chooseNode(user);
+    await user.click(screen.getByRole("button", { name: "Next" }));
+
+    // Resources: the features come from the template; turn keyctl on.
+    expect(await screen.findByRole("switch", { name: "Nesting" })).toBeChecked();
+    expect(screen.getByRole("switch", { name: "FUSE" })).not.toBeChecked();
+    expect(screen.getByRole("switch", { name: "keyctl" })).not.toBeChecked();
+    await user.click(screen.getByRole("switch", { name: "keyctl" }));
+    await user.click(screen.getByRole("button", { name: "Next" }));
+
+    // Network: firewall and MTU from the template; turn the firewall off, raise the MTU.
+    const mtu = await screen.findByRole("textbox", { name: /^MTU/ });
+    expect(mtu).toHaveValue("1400");
+    expect(screen.getByRole("switch", { name: "Firewall" })).toBeChecked();
+    await user.click(screen.getByRole("switch", { name: "Firewall" }));
+    await user.clear(mtu);
+    await user.type(mtu, "9000");
+    await user.click(screen.getByRole("button", { name: "Next" }));
+
+    // The server refuses the MTU: back on the network step, the message on the MTU field.
+    expect(await screen.findByText("larger than the bridge allows")).toBeInTheDocument();
+    const refused = screen.getByRole("textbox", { name: /^MTU/ });
+    expect(refused).toHaveAttribute("aria-invalid", "true");
+    expect(refused).toHaveValue("9000");
+    await user.clear(refused);
+    await user.type(refused, "1500");
+    await user.click(screen.getByRole("button", { name: "Next" }));
+
+    // The review shows the choices; create sends them.
+    expect(await screen.findByText("pct create", { exact: false })).toBeInTheDocument();
+    expect(screen.getByText("nesting, keyctl")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Create container" }));
+    expect(await screen.findByText("progress of d7")).toBeInTheDocument();
+
+    const posts = calls.filter((c) => c.method === "POST");
+    const firstPlan = (await posts[0]?.json()) as Record<string, Record<string, unknown>>;
+    expect(firstPlan.features).toEqual({ nesting: true, keyctl: true, fuse: false });
+    expect(firstPlan.network).toMatchObject({ firewall: false, mtu: 9000 });
+    const created = (await posts[2]?.json()) as Record<string, Record<string, unknown>>;
+    expect(new URL(posts[2]?.url ?? "").pathname).toBe("/api/v1/deployments");
+    expect(created.features).toEqual({ nesting: true, keyctl: true, fuse: false });
+    expect(created.network).toMatchObject({ firewall: false, mtu: 1500 });
+  });
+
   it("explains a node the user may not use", async () => {
     const forbidden = () => json({ error: "not_found", detail: "Node not found" }, 404);
     stubFetch(

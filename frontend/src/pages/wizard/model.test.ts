@@ -48,12 +48,46 @@ describe("wizard model", () => {
       vlan: 20,
     };
     const request = buildRequest(values, templateInputs(defaults));
-    expect(request.network).toEqual({ bridge: "vmbr0", vlan: 20, ip: "10.0.0.5/24", gateway: "10.0.0.1", ip6: "none", gateway6: undefined });
+    expect(request.network).toEqual({
+      bridge: "vmbr0",
+      vlan: 20,
+      firewall: false,
+      mtu: null,
+      ip: "10.0.0.5/24",
+      gateway: "10.0.0.1",
+      ip6: "none",
+      gateway6: undefined,
+    });
+    expect(request.features).toEqual({ nesting: false, keyctl: false, fuse: false });
     expect(request.dns).toEqual({ servers: ["1.1.1.1", "9.9.9.9"], search_domain: undefined });
     expect(request.ssh_public_keys).toEqual(["ssh-ed25519 AAAA a@b"]);
     expect(request.inputs).toEqual({ admin_user: "admin" });
     expect(request.vmid).toBeUndefined();
     expect(request.root_password).toBeUndefined();
+  });
+
+  it("takes features, firewall and MTU from the template and sends them in full", () => {
+    const container = { ...deployDefaults.container, features: { nesting: true }, network: { ...deployDefaults.container.network, firewall: true, mtu: 1400 } };
+    const values = applyDefaults(initialValues("web"), { ...defaults, container } as DeployDefaults);
+    expect(values).toMatchObject({ features: { nesting: true, keyctl: false, fuse: false }, firewall: true, mtu: 1400 });
+    const request = buildRequest({ ...values, node_id: "n1", features: { ...values.features, fuse: true }, mtu: "" }, []);
+    expect(request.features).toEqual({ nesting: true, keyctl: false, fuse: true });
+    // An emptied MTU is sent as null so the template's 1400 is cleared, not kept.
+    expect(request.network).toMatchObject({ firewall: true, mtu: null });
+    expect(buildRequest({ ...values, mtu: 9000 }, []).network?.mtu).toBe(9000);
+  });
+
+  it("puts feature, firewall and MTU errors on their own fields", () => {
+    expect(mapServerErrors({ "network.mtu": "too big" })).toEqual({ errors: { mtu: "too big" }, step: 3, unplaced: [] });
+    expect(mapServerErrors({ "network.firewall": "no" }).errors).toEqual({ firewall: "no" });
+    expect(mapServerErrors({ "features.keyctl": "only unprivileged" })).toEqual({
+      errors: { "features.keyctl": "only unprivileged" },
+      step: 2,
+      unplaced: [],
+    });
+    expect(mapServerErrors({ features: "bad" }).errors).toEqual({ "features.nesting": "bad" });
+    expect(validateStep(3, { ...initialValues(""), hostname: "ok", mtu: 100 }, [])).toEqual({ mtu: "MTU must be a whole number from 576 to 65520" });
+    expect(validateStep(3, { ...initialValues(""), hostname: "ok", mtu: "" }, [])).toEqual({});
   });
 
   it("validates each step on its own", () => {

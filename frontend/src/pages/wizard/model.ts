@@ -5,6 +5,8 @@ import type { Schemas } from "../../api/client";
 export type DeploymentRequest = Schemas["DeploymentRequest"];
 export type DeployDefaults = Schemas["DeployDefaults"];
 export type InputValue = string | number | boolean;
+export type FeatureName = "nesting" | "keyctl" | "fuse";
+export const FEATURE_NAMES: FeatureName[] = ["nesting", "keyctl", "fuse"];
 
 export interface TemplateInput {
   name: string;
@@ -29,9 +31,12 @@ export interface WizardValues {
   swap: number | string;
   rootfs_size: number | string;
   unprivileged: boolean;
+  features: Record<FeatureName, boolean>;
   hostname: string;
   bridge: string;
   vlan: number | string;
+  firewall: boolean;
+  mtu: number | string; // "" = the bridge's MTU
   ip_mode: "dhcp" | "static";
   ip: string;
   gateway: string;
@@ -63,9 +68,12 @@ export function initialValues(template = ""): WizardValues {
     swap: 512,
     rootfs_size: 4,
     unprivileged: true,
+    features: { nesting: false, keyctl: false, fuse: false },
     hostname: "",
     bridge: "vmbr0",
     vlan: "",
+    firewall: false,
+    mtu: "",
     ip_mode: "dhcp",
     ip: "",
     gateway: "",
@@ -100,6 +108,7 @@ export function applyDefaults(values: WizardValues, defaults: DeployDefaults): W
   const container = defaults.container as Record<string, unknown>;
   const network = (container.network ?? {}) as Record<string, unknown>;
   const dns = (container.dns ?? {}) as Record<string, unknown>;
+  const features = (container.features ?? {}) as Record<string, unknown>;
   const ip = str(network.ip) || "dhcp";
   const ip6 = str(network.ip6) || "none";
   const inputs: Record<string, InputValue> = {};
@@ -118,8 +127,11 @@ export function applyDefaults(values: WizardValues, defaults: DeployDefaults): W
     rootfs_size: Number(container.disk ?? values.rootfs_size),
     unprivileged: container.unprivileged !== false,
     start_on_boot: container.onboot === true,
+    features: { nesting: features.nesting === true, keyctl: features.keyctl === true, fuse: features.fuse === true },
     bridge: str(network.bridge) || values.bridge,
     vlan: typeof network.vlan === "number" ? network.vlan : "",
+    firewall: network.firewall === true,
+    mtu: typeof network.mtu === "number" ? network.mtu : "",
     ip_mode: ip === "dhcp" ? "dhcp" : "static",
     ip: ip === "dhcp" ? "" : ip,
     gateway: str(network.gateway),
@@ -170,9 +182,13 @@ export function buildRequest(values: WizardValues, inputs: TemplateInput[]): Dep
     swap: num(values.swap),
     rootfs_size: num(values.rootfs_size),
     unprivileged: values.unprivileged,
+    features: { ...values.features },
     network: {
       bridge: values.bridge || undefined,
       vlan: num(values.vlan),
+      firewall: values.firewall,
+      // null (not omitted) so an emptied MTU clears the template's: the server keeps only omitted fields.
+      mtu: num(values.mtu) ?? null,
       ip: values.ip_mode === "dhcp" ? "dhcp" : values.ip.trim(),
       gateway: values.ip_mode === "static" && values.gateway.trim() ? values.gateway.trim() : undefined,
       ip6: values.ip6_mode === "static" ? values.ip6.trim() : values.ip6_mode,
@@ -220,6 +236,7 @@ export function validateStep(step: number, values: WizardValues, inputs: Templat
       ? null
       : "Letters, digits and hyphens (a DNS label, at most 63 characters)";
     errors.vlan = intIn(values.vlan, 1, 4094, "VLAN tag", false);
+    errors.mtu = intIn(values.mtu, 576, 65_520, "MTU", false);
     if (values.ip_mode === "static") {
       const [address, prefix] = values.ip.trim().split("/");
       errors.ip = address && IPV4.test(address) && prefix && Number(prefix) <= 32 ? null : "An IPv4 address with prefix, e.g. 10.0.0.5/24";
@@ -258,8 +275,8 @@ const NETWORK_FIELDS: Record<string, string> = {
   gateway: "gateway",
   ip6: "ip6",
   gateway6: "gateway6",
-  firewall: "bridge",
-  mtu: "bridge",
+  firewall: "firewall",
+  mtu: "mtu",
 };
 
 /** Where a server field error goes: the form path and the step (-1: no field; shown with the plan). */
@@ -267,9 +284,12 @@ export function locateServerField(key: string): { field: string; step: number } 
   const [head = "", second, third] = key.split(".");
   if (head === "template" || head === "template_revision") return { field: "template", step: 0 };
   if (["node_id", "rootfs_storage", "ostemplate", "vmid"].includes(head)) return { field: head, step: 1 };
-  if (head === "rootfs_size" || ["cores", "memory", "swap", "unprivileged", "features"].includes(head)) {
-    return { field: head === "features" ? "unprivileged" : head, step: 2 };
+  if (head === "features") {
+    // A problem with the features as a whole goes on the first switch.
+    const feature = FEATURE_NAMES.find((name) => name === second) ?? "nesting";
+    return { field: `features.${feature}`, step: 2 };
   }
+  if (["rootfs_size", "cores", "memory", "swap", "unprivileged"].includes(head)) return { field: head, step: 2 };
   if (head === "network") return { field: NETWORK_FIELDS[second ?? ""] ?? "ip", step: 3 };
   if (head === "dns") return { field: second === "search_domain" ? "search_domain" : "dns_servers", step: 3 };
   if (head === "inputs" && second) return { field: `inputs.${second}`, step: 3 };
@@ -281,8 +301,8 @@ export function locateServerField(key: string): { field: string; step: number } 
 const STEP_FIELDS: Record<number, string[]> = {
   0: ["template"],
   1: ["node_id", "rootfs_storage", "ostemplate", "vmid"],
-  2: ["cores", "memory", "swap", "rootfs_size", "unprivileged"],
-  3: ["hostname", "bridge", "vlan", "ip", "gateway", "ip6", "gateway6", "dns_servers", "search_domain",
+  2: ["cores", "memory", "swap", "rootfs_size", "unprivileged", ...FEATURE_NAMES.map((name) => `features.${name}`)],
+  3: ["hostname", "bridge", "vlan", "firewall", "mtu", "ip", "gateway", "ip6", "gateway6", "dns_servers", "search_domain",
     "ssh_public_keys", "root_password", "tags", "start_on_boot"],
 };
 
