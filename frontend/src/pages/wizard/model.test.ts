@@ -73,7 +73,7 @@ describe("wizard model", () => {
     const request = buildRequest({ ...values, node_id: "n1", features: { ...values.features, fuse: true }, mtu: "" }, []);
     expect(request.features).toEqual({ nesting: true, keyctl: false, fuse: true });
     // An emptied MTU is sent as null so the template's 1400 is cleared, not kept.
-    expect(request.network).toMatchObject({ firewall: true, mtu: null });
+    expect(request.network).toMatchObject({ firewall: true, mtu: null, vlan: null });
     expect(buildRequest({ ...values, mtu: 9000 }, []).network?.mtu).toBe(9000);
   });
 

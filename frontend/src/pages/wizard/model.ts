@@ -185,9 +185,9 @@ export function buildRequest(values: WizardValues, inputs: TemplateInput[]): Dep
     features: { ...values.features },
     network: {
       bridge: values.bridge || undefined,
-      vlan: num(values.vlan),
+      // null (not omitted) so an emptied VLAN or MTU clears the template's: the server keeps only omitted fields.
+      vlan: num(values.vlan) ?? null,
       firewall: values.firewall,
-      // null (not omitted) so an emptied MTU clears the template's: the server keeps only omitted fields.
       mtu: num(values.mtu) ?? null,
       ip: values.ip_mode === "dhcp" ? "dhcp" : values.ip.trim(),
       gateway: values.ip_mode === "static" && values.gateway.trim() ? values.gateway.trim() : undefined,
