@@ -66,13 +66,21 @@ async def renew(db: AsyncSession, deployment_id: str, owner: str, ttl: float) ->
 async def hold(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> Deployment:
     """Inside a unit of work: renew the lease (write-locking the row) and return the fresh deployment row.
 
-    Raises LeaseLost when the lease is not ours any more, so the caller's writes roll back.
+    One statement (``UPDATE … RETURNING``): the renewal's owner check, the row lock and the reload of the row as it
+    now is, exactly what ``renew`` followed by a ``SELECT`` in the same transaction gave, in one round trip.
+    Raises LeaseLost when the lease is not ours any more (or the row is gone), so the caller's writes roll back.
     """
-    if not await renew(db, deployment_id, owner, ttl):
-        raise LeaseLost(f"deployment {deployment_id} is leased by another worker")
-    deployment = await db.get(Deployment, deployment_id, populate_existing=True)
+    now = utcnow()
+    statement = (
+        update(Deployment)
+        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
+        .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
+        .returning(Deployment)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    deployment = (await db.scalars(statement)).one_or_none()
     if deployment is None:
-        raise LeaseLost(f"deployment {deployment_id} disappeared")
+        raise LeaseLost(f"deployment {deployment_id} is leased by another worker (or gone)")
     return deployment
 
 
