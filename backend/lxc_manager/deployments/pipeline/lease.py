@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lxc_manager.core.models import utcnow
@@ -47,19 +47,23 @@ async def try_acquire(db: AsyncSession, deployment_id: str, owner: str, ttl: flo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _renewal(deployment_id: str, owner: str, ttl: float) -> Update:
+    """The UPDATE that extends ``owner``'s lease; it matches no row when the lease is not ours."""
+    now = utcnow()
+    return (
+        update(Deployment)
+        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
+        .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
+    )
+
+
 async def renew(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> bool:
     """Extend our lease; False when it is no longer ours (taken over by another worker, or released).
 
     An expired lease that nobody took over is still ours: the owner column changes only when another worker
     acquires it, so extending it then is safe (and spares a slow-but-alive worker a pointless abort).
     """
-    now = utcnow()
-    result = await db.execute(
-        update(Deployment)
-        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
-        .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = await db.execute(_renewal(deployment_id, owner, ttl).execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -70,11 +74,8 @@ async def hold(db: AsyncSession, deployment_id: str, owner: str, ttl: float) -> 
     now is, exactly what ``renew`` followed by a ``SELECT`` in the same transaction gave, in one round trip.
     Raises LeaseLost when the lease is not ours any more (or the row is gone), so the caller's writes roll back.
     """
-    now = utcnow()
     statement = (
-        update(Deployment)
-        .where(Deployment.id == deployment_id, Deployment.lease_owner == owner)
-        .values(lease_expires_at=now + timedelta(seconds=ttl), heartbeat_at=now)
+        _renewal(deployment_id, owner, ttl)
         .returning(Deployment)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
