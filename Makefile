@@ -26,6 +26,9 @@ $(BIN)/lxc-manager: $(UV) pyproject.toml uv.lock
 	@touch $@
 
 install: $(BIN)/lxc-manager ## install the Python environment from uv.lock
+	@# The project is installed editable, so uv compiles only its dependencies; without this every process start
+	@# (API, each worker) compiled our own modules again: 2.1 -> 1.5 s CPU per start. Up-to-date files are skipped.
+	@$(BIN)/python -m compileall -q -j 0 backend/lxc_manager >/dev/null
 
 migrate: install ## apply database migrations
 	$(BIN)/lxc-manager migrate

@@ -90,3 +90,42 @@ async def test_snapshot_rollback_and_clone(backend: MemoryBackend) -> None:
     assert (backend.root(301) / "etc/app.conf").read_text() == "v1"
     await backend.destroy(300)
     assert not backend.ct_dir(300).exists()
+
+
+@pytest.mark.parametrize("inet", ["10.0.0.5/24", "192.168.77.130/25", "172.16.4.1/16", "10.1.2.3/32", "10.1.2.3/0",
+                                  "10.9.8.7", "fd00::5/64"])  # fmt: skip
+def test_ip_shim_network_maths_matches_ipaddress(inet: str) -> None:
+    import ipaddress
+
+    from lxc_manager.pvesim.shim import ipv4_network
+
+    iface = ipaddress.ip_interface(inet)
+    assert ipv4_network(inet) == (str(iface.ip), str(iface.network), str(iface.network.broadcast_address))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080/", "https://LocalHost/path?q=1", "http://[::1]:3000/x", "http://user:pw@10.0.0.5:81",
+     "https://example.org", "http://10.0.0.5#frag", "http://[fd00::1]/"],
+)  # fmt: skip
+def test_curl_shim_url_parsing_matches_urllib(url: str) -> None:
+    import urllib.parse
+
+    from lxc_manager.pvesim.shim import url_host_port
+
+    parsed = urllib.parse.urlsplit(url)
+    assert url_host_port(url) == (parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
+
+
+async def test_ip_and_curl_shims_answer_from_the_lease_and_services(backend: MemoryBackend) -> None:
+    await backend.network_up(300, [{"name": "eth0", "inet": "10.0.3.17/24", "gateway": "10.0.3.1"}])
+    assert (await _run(backend, 300, "ip", "route", "show", "default"))[1] == "default via 10.0.3.1 dev eth0\n"
+    _, routes, _ = await _run(backend, 300, "ip", "route")
+    assert "10.0.3.0/24 dev eth0 proto kernel scope link src 10.0.3.17" in routes
+    _, addresses, _ = await _run(backend, 300, "ip", "-4", "-o", "addr", "show", "scope", "global")
+    assert addresses.startswith("1: eth0    inet 10.0.3.17/24 brd 10.0.3.255 scope global eth0")
+    assert (await _run(backend, 300, "curl", "-fsS", "http://10.0.3.17:6379/"))[0] == 7  # nothing listens yet
+    assert (await _run(backend, 300, "apt-get", "install", "-y", "redis-server"))[0] == 0
+    assert (await _run(backend, 300, "curl", "-fsS", "-o", "/dev/null", "http://10.0.3.17:6379/"))[0] == 0
+    assert (await _run(backend, 300, "curl", "-fsS", "http://LOCALHOST:6379"))[0] == 0
+    assert (await _run(backend, 300, "curl", "-fsS", "http://10.0.3.99:6379/"))[0] == 6  # not this CT
