@@ -24,7 +24,7 @@ from lxc_manager.deployments.pipeline import lease
 from lxc_manager.deployments.pipeline.errors import Cancelled
 from lxc_manager.deployments.pipeline.options import PipelineOptions
 from lxc_manager.deployments.secrets import secret_inputs
-from lxc_manager.events.publisher import EventSpec, emit, emit_many
+from lxc_manager.events.publisher import EventSpec, emit_many
 from lxc_manager.integrations.proxmox import ProxmoxClient
 from lxc_manager.integrations.ssh import SSHNodeClient, SSHTarget
 from lxc_manager.models import Deployment
@@ -69,7 +69,7 @@ class Run:
     phase: str = "create"
     workdir_ready: bool = False  # the CT's /root/.lxcm is prepared (reset by a rollback, i.e. a new run)
     _ssh: SSHNodeClient | None = None
-    _log_buffer: list[tuple[str, str, str]] = field(default_factory=list)
+    _log_buffer: list[EventSpec] = field(default_factory=list)
     _log_first_at: float | None = None
     _cancel_checked_at: float = float("-inf")
 
@@ -90,9 +90,7 @@ class Run:
             async with unit_of_work(self.sessionmaker) as db:
                 deployment = await lease.hold(db, self.deployment_id, self.owner, self.options.lease_ttl_s)
                 if lines:
-                    specs = [EventSpec(type="log", phase=phase, status=stream, message=text)
-                             for phase, stream, text in lines]  # fmt: skip
-                    await emit_many(db, deployment, specs)  # one flush and one publish for the batch
+                    await emit_many(db, deployment, lines)  # one flush and one publish for the batch
                 yield db, deployment
         except Exception:
             # Rolled back: nothing of it was written. (Not on cancellation: a commit may have gone through.)
@@ -106,16 +104,19 @@ class Run:
         async with self.step() as (_, deployment):
             set_phase_data(deployment, self.phase, data)
 
-    async def event(self, type: str, *, status: str | None = None, message: str = "", **data: Any) -> None:
-        async with self.step() as (db, deployment):  # buffered lines first, in the same transaction
-            await emit(db, deployment, type, phase=self.phase, status=status, message=message, data=data or None)
-
     async def info(self, message: str, **data: Any) -> None:
-        if data:
-            await self.event("log", status="info", message=message, **data)
-        else:  # plain progress lines share the output batches (one transaction for many lines)
-            self._log_buffer.append((self.phase, "info", self.mask(message)))
-            self._log_first_at = self._log_first_at or time.monotonic()
+        """A progress line (``data`` for clients that read it): it joins the output batch, written by the next
+        step or flush — one transaction for many lines instead of one each."""
+        self._buffer(
+            EventSpec(type="log", phase=self.phase, status="info", message=self.mask(message), data=data or None)
+        )
+
+    def _buffer(self, spec: EventSpec) -> float:
+        """Queue one event for the next step; returns when the oldest queued one was buffered."""
+        self._log_buffer.append(spec)
+        if self._log_first_at is None:
+            self._log_first_at = time.monotonic()
+        return self._log_first_at
 
     # ---- streamed output -------------------------------------------------------------------------------------
     def mask(self, text: str) -> str:
@@ -126,11 +127,10 @@ class Run:
 
     async def on_line(self, stream: str, line: str) -> None:
         """``SSHNodeClient`` line callback: buffer, then persist in batches (one transaction per batch)."""
-        self._log_buffer.append((self.phase, stream, self.mask(line.rstrip("\r\n"))))
-        if self._log_first_at is None:
-            self._log_first_at = time.monotonic()
+        spec = EventSpec(type="log", phase=self.phase, status=stream, message=self.mask(line.rstrip("\r\n")))
+        oldest = self._buffer(spec)
         full = len(self._log_buffer) >= self.options.log_flush_lines
-        if full or time.monotonic() - self._log_first_at >= self.options.log_flush_interval_s:
+        if full or time.monotonic() - oldest >= self.options.log_flush_interval_s:
             await self.flush_logs()
 
     async def flush_logs(self) -> None:

@@ -228,28 +228,48 @@ PHASE_FUNCS: dict[Phase, PhaseFunc] = {
 }
 
 
-async def _begin(run: Run, phase: Phase) -> None:
+Ended = tuple[Phase, float]  # a phase that succeeded, with its duration, not yet recorded
+
+
+async def _advance(run: Run, ended: Ended | None, phase: Phase) -> None:
+    """One transaction at a phase boundary: the phase that just succeeded is recorded, then — unless a cancel was
+    requested meanwhile (raised as Cancelled once that is committed) — ``phase`` begins. Buffered log lines go
+    first. A failure rolls back both: the finished phase is still ``running`` and a retry re-runs it (idempotent)."""
+    cancelled = False
+    async with run.step() as (db, deployment):
+        if ended is not None:
+            await _record_end(db, deployment, *ended, "succeeded")
+        if deployment.cancel_requested:
+            cancelled = True
+        else:
+            record = phase_record(deployment, phase)
+            record.update(status="running", started_at=now_iso(), finished_at=None, error=None)
+            record["attempts"] = int(record.get("attempts") or 0) + 1
+            set_phase_record(deployment, phase, record)
+            deployment.phase = phase.value
+            await emit(db, deployment, "phase", phase=phase.value, status="running",
+                       message=f"{phase.value} started", data={"attempt": record["attempts"]})  # fmt: skip
+    if cancelled:
+        raise Cancelled()
     run.phase = phase.value
-    async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
-        record = phase_record(deployment, phase)
-        record.update(status="running", started_at=now_iso(), finished_at=None, error=None)
-        record["attempts"] = int(record.get("attempts") or 0) + 1
-        set_phase_record(deployment, phase, record)
-        deployment.phase = phase.value
-        await emit(db, deployment, "phase", phase=phase.value, status="running", message=f"{phase.value} started",
-                   data={"attempt": record["attempts"]})  # fmt: skip
+
+
+async def _record_end(
+    db: AsyncSession, deployment: Deployment, phase: Phase, duration: float, status: str, error: str | None = None
+) -> None:
+    record = phase_record(deployment, phase)
+    record.update(status=status, finished_at=now_iso(), duration_s=round(duration, 3), error=error)
+    if status in {"succeeded", "failed"}:
+        record["transient_failures"] = 0
+    set_phase_record(deployment, phase, record)
+    message = f"{phase.value} {status}" + (f": {error}" if error else "")
+    await emit(db, deployment, "phase", phase=phase.value, status=status, message=message,
+               data={"duration_s": round(duration, 3)})  # fmt: skip
 
 
 async def _end(run: Run, phase: Phase, status: str, duration: float, error: str | None = None) -> None:
     async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
-        record = phase_record(deployment, phase)
-        record.update(status=status, finished_at=now_iso(), duration_s=round(duration, 3), error=error)
-        if status in {"succeeded", "failed"}:
-            record["transient_failures"] = 0
-        set_phase_record(deployment, phase, record)
-        message = f"{phase.value} {status}" + (f": {error}" if error else "")
-        await emit(db, deployment, "phase", phase=phase.value, status=status, message=message,
-                   data={"duration_s": round(duration, 3)})  # fmt: skip
+        await _record_end(db, deployment, phase, duration, status, error)
 
 
 async def _run_phases(run: Run, start: int, inputs: dict[str, object]) -> Outcome:
@@ -257,14 +277,14 @@ async def _run_phases(run: Run, start: int, inputs: dict[str, object]) -> Outcom
     result: dict[str, object] | None = None
     began = time.monotonic()
     begun = False
+    ended: Ended | None = None  # recorded together with the next boundary (or the result): one commit, not two
     try:
-        for phase in PHASES[start:]:
-            await run.check_cancel(force=True)
-            await _begin(run, phase)
+        for next_phase in PHASES[start:]:
+            await _advance(run, ended, next_phase)
+            phase, ended = next_phase, None
             began, begun = time.monotonic(), True
             result = await PHASE_FUNCS[phase](run, inputs)
-            await _end(run, phase, "succeeded", time.monotonic() - began)
-            begun = False
+            ended, begun = (phase, time.monotonic() - began), False
     except LeaseLost:
         log.warning("deployment_lease_lost", deployment_id=run.deployment_id, phase=phase.value)
         return Outcome("lease_lost")
@@ -280,7 +300,7 @@ async def _run_phases(run: Run, start: int, inputs: dict[str, object]) -> Outcom
             log.exception("deployment_internal_error", deployment_id=run.deployment_id, phase=phase.value)
         return await _failed(run, phase, error, time.monotonic() - began)
     summary_data = result or {}
-    await _finish(run, DeploymentStatus.succeeded, None, "deployment succeeded", data=summary_data)
+    await _finish(run, DeploymentStatus.succeeded, None, "deployment succeeded", data=summary_data, ended=ended)
     return Outcome("succeeded")
 
 
@@ -328,8 +348,11 @@ async def _finish(
     *,
     summary: str | None = None,
     data: dict[str, object] | None = None,
+    ended: Ended | None = None,
 ) -> None:
     async with run.step() as (db, deployment):  # buffered log lines first, in the same transaction
+        if ended is not None:  # the last phase, recorded with the result
+            await _record_end(db, deployment, *ended, "succeeded")
         deployment.status = status.value
         deployment.finished_at = utcnow()
         deployment.error_code = code
