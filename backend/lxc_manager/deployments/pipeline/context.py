@@ -71,7 +71,8 @@ class Run:
     _ssh: SSHNodeClient | None = None
     _log_buffer: list[EventSpec] = field(default_factory=list)
     _log_first_at: float | None = None
-    _cancel_checked_at: float = float("-inf")
+    _cancel_checked_at: float = float("-inf")  # when the cancel flag was last read (a step reads it too)
+    _cancel_flag: bool = False
 
     @property
     def secret_inputs(self) -> dict[str, str]:
@@ -89,6 +90,7 @@ class Run:
         try:
             async with unit_of_work(self.sessionmaker) as db:
                 deployment = await lease.hold(db, self.deployment_id, self.owner, self.options.lease_ttl_s)
+                self._cancel_flag, self._cancel_checked_at = deployment.cancel_requested, time.monotonic()
                 if lines:
                     await emit_many(db, deployment, lines)  # one flush and one publish for the batch
                 yield db, deployment
@@ -141,22 +143,24 @@ class Run:
 
     # ---- cancel ----------------------------------------------------------------------------------------------
     async def check_cancel(self, *, force: bool = False) -> None:
-        """Cooperative cancel: at phase boundaries (``force``) and between commands — then at most once per
-        ``cancel_poll_s``, since on SQLite every read transaction takes the write lock. A read: the heartbeat and
-        every write keep the lease."""
+        """Cooperative cancel, between commands. Every step reads the flag with the row it holds; it is read on
+        its own only when that is older than ``cancel_poll_s`` (or ``force``), since on SQLite every read
+        transaction takes the write lock."""
         await self.flush_logs()
-        now = time.monotonic()
-        if not force and now - self._cancel_checked_at < self.options.cancel_poll_s:
-            return
-        self._cancel_checked_at = now
-        if await self.cancel_requested():
+        if await self.cancel_requested(force=force):
             raise Cancelled()
 
-    async def cancel_requested(self) -> bool:
-        """A read-only look at the cancel flag (no lease write: polled while a command runs)."""
+    async def cancel_requested(self, *, force: bool = False) -> bool:
+        """The cancel flag, as the last step saw it or — when that is older than ``cancel_poll_s`` — read again
+        (no lease write: polled while a command runs)."""
+        if self._cancel_flag:
+            return True
+        if not force and time.monotonic() - self._cancel_checked_at < self.options.cancel_poll_s:
+            return False
         async with self.sessionmaker() as db:
             flag = await db.scalar(select(Deployment.cancel_requested).where(Deployment.id == self.deployment_id))
-        return bool(flag)
+        self._cancel_flag, self._cancel_checked_at = bool(flag), time.monotonic()
+        return self._cancel_flag
 
     # ---- SSH -------------------------------------------------------------------------------------------------
     async def ssh(self) -> SSHNodeClient:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-import time
 
 from lxc_manager.deployments.pipeline.context import Run, phase_record
 from lxc_manager.deployments.pipeline.errors import Cancelled, PipelineError
@@ -51,7 +50,6 @@ async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | No
     node = await run.ssh()
     command = asyncio.create_task(node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line))
     tick = min(run.options.cancel_poll_s, run.options.log_flush_interval_s)
-    polled = time.monotonic()
     try:
         while True:
             done, _ = await asyncio.wait({command}, timeout=tick)
@@ -59,10 +57,7 @@ async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | No
                 command.result()
                 return
             await run.flush_logs()  # a quiet command's last lines must not wait for its next line
-            if time.monotonic() - polled < run.options.cancel_poll_s:
-                continue
-            polled = time.monotonic()
-            if await run.cancel_requested():
+            if await run.cancel_requested():  # read at most once per cancel_poll_s
                 command.cancel()
                 await asyncio.gather(command, return_exceptions=True)
                 raise Cancelled()

@@ -29,6 +29,26 @@ async def test_cancel_during_provisioning(sim: Sim) -> None:
     assert await sim.containers() == []
 
 
+async def test_cancel_at_a_phase_boundary_records_the_finished_phase_and_begins_no_other(sim: Sim) -> None:
+    """The boundary is one transaction: the phase that ended is recorded, the flag read, the next not begun."""
+    await sim.fault(kind="latency", endpoint="GET /nodes/{node}/tasks/{upid}/status", seconds=1.5)
+    deployment_id = await sim.create_deployment()
+    run = asyncio.create_task(run_deployment(sim.ctx(), deployment_id))
+
+    async def claimed() -> bool:  # recorded before the create task is awaited (polls slowed by the fault)
+        return (await sim.deployment(deployment_id)).vmid is not None
+
+    await eventually(claimed, timeout=60, interval=0.02)
+    await sim.update(deployment_id, cancel_requested=True)  # no command runs: only the boundary can see it
+    assert await asyncio.wait_for(run, 60) == "cancelled"
+    deployment = await sim.deployment(deployment_id)
+    assert deployment.phases["create"]["status"] == "succeeded" and "start" not in deployment.phases
+    assert deployment.status == "cancelled" and deployment.phase == "create"
+    events = [(e.type, e.phase, e.status) for e in await sim.events(deployment_id)]
+    assert events[-2:] == [("phase", "create", "succeeded"), ("result", "create", "cancelled")]
+    assert any(e.message == f"claimed VMID {deployment.vmid}" for e in await sim.events(deployment_id))
+
+
 async def test_cancel_before_start_creates_nothing(sim: Sim) -> None:
     deployment_id = await sim.create_deployment(on_failure="destroy")
     await sim.update(deployment_id, cancel_requested=True)
