@@ -182,9 +182,10 @@ async def test_upload_private_dir_modes_and_cleanup(openssh: OpenSSHServer) -> N
     async with SSHNodeClient(openssh.target()) as node:
         path = await node.upload(b"payload", "script.sh", 0o700)
         secret = await node.upload(b"secret", "creds")
+        read_only = await node.upload(b"fixed", "ro", 0o400)
         directory = os.path.dirname(path)
-        assert mode_of(directory) == 0o700 and listing(directory) == ["creds", "script.sh"]
-        assert mode_of(path) == 0o700 and mode_of(secret) == 0o600
+        assert mode_of(directory) == 0o700 and listing(directory) == ["creds", "ro", "script.sh"]
+        assert mode_of(path) == 0o700 and mode_of(secret) == 0o600 and mode_of(read_only) == 0o400
         assert (await node.run(["cat", path])).stdout_tail == "payload\n"
         await node.cleanup()
         assert not exists(directory)

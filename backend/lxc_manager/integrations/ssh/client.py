@@ -349,9 +349,11 @@ class SSHNodeClient:
             directory = await self._ensure_private_dir(sftp)
             path = f"{directory}/{name}"
             # Created owner-only, then set to the requested mode: the content is never readable by others.
+            # (Owner-only is what nearly every upload wants: no chmod round trip then.)
             async with sftp.open(path, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as handle:
                 await handle.write(data)
-            await sftp.chmod(path, mode)
+            if mode != 0o600:
+                await sftp.chmod(path, mode)
         return path
 
     async def remove(self, path: str) -> None:
