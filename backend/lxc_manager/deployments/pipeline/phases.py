@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+import weakref
 from typing import Any
 
 from lxc_manager.deployments.pipeline.context import (
@@ -136,13 +138,31 @@ async def phase_create(run: Run) -> None:
     await run.info(f"container {run.vmid} created", vmid=run.vmid)
 
 
+# Per event loop, per (API, node): the runs of one worker process claim VMIDs on a node one at a time.
+_CLAIM_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _claim_lock(run: Run) -> asyncio.Lock:
+    per_loop = _CLAIM_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault((run.node.api_url, run.pve_node), asyncio.Lock())
+
+
 async def _claim_vmid(run: Run, params: dict[str, Any]) -> str:
-    """POST create with an explicit id; PVE claims it atomically, so "already exists" means: try a fresh id."""
+    """POST create with an explicit id; PVE claims it atomically, so "already exists" means: try a fresh id.
+
+    nextid answers every client the lowest free id, so concurrent claims collide: within this process they take
+    turns (the lock spans nextid and the POST, which returns once PVE has reserved the id, before the task runs);
+    against other processes, a loser tries a random id among the next few (a window doubling per loss)."""
     requested = params.pop("vmid", None)
-    for _attempt in range(run.options.create_attempts):
-        vmid = int(requested) if requested is not None else await run.pve.nextid()
+    for attempt in range(run.options.create_attempts):
         try:
-            upid = await run.pve.lxc_create(run.pve_node, {**params, "vmid": vmid})
+            async with _claim_lock(run):
+                vmid = int(requested) if requested is not None else await run.pve.nextid()
+                if attempt and requested is None:
+                    vmid += secrets.randbelow(2 ** min(attempt + 1, 6))
+                upid = await run.pve.lxc_create(run.pve_node, {**params, "vmid": vmid})
         except ProxmoxAlreadyExists:
             if requested is not None:
                 raise PipelineError("vmid_taken", f"the requested VMID {vmid} is already in use") from None
