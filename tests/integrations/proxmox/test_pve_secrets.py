@@ -76,3 +76,25 @@ async def test_real_connection_logs_stay_clean(tmp_path: Path, caplog: pytest.Lo
     assert "httpcore" in caplog.text or "HTTP Request" in caplog.text  # ...and debug logging was on
     _assert_clean(caplog.text)
     _assert_clean(repr(events))
+
+
+async def test_a_token_session_keeps_no_cookies() -> None:
+    """Token auth needs no cookies: a Set-Cookie answer is neither parsed nor sent back, and none can be set."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        response = pve_ok({"version": "9.1.1", "release": "9.1", "repoid": "0123abcd"})
+        response.headers["Set-Cookie"] = "PVEAuthCookie=PVE:root@pam:ticket; path=/; secure"
+        return response
+
+    async with ProxmoxClient("https://pve1.test:8006", TOKEN_ID, TOKEN_SECRET,
+                             transport=httpx.MockTransport(handler)) as client:  # fmt: skip
+        await client.version()
+        await client.version()
+        http = client._http
+        assert len(http.cookies) == 0
+        with pytest.raises(TypeError):
+            http.cookies = {"PVEAuthCookie": "x"}
+    assert [r.headers.get("cookie") for r in seen] == [None, None]
+    assert all(r.headers["authorization"].startswith("PVEAPIToken=") for r in seen)
