@@ -129,33 +129,38 @@ class Run:
 
     async def on_line(self, stream: str, line: str) -> None:
         """``SSHNodeClient`` line callback: buffer, then persist in batches (one transaction per batch)."""
-        spec = EventSpec(type="log", phase=self.phase, status=stream, message=self.mask(line.rstrip("\r\n")))
-        oldest = self._buffer(spec)
-        full = len(self._log_buffer) >= self.options.log_flush_lines
-        if full or time.monotonic() - oldest >= self.options.log_flush_interval_s:
-            await self.flush_logs()
+        self._buffer(EventSpec(type="log", phase=self.phase, status=stream, message=self.mask(line.rstrip("\r\n"))))
+        await self.flush_logs(only_due=True)
 
-    async def flush_logs(self) -> None:
+    async def flush_logs(self, *, only_due: bool = False) -> None:
+        """Write the buffered lines in a step of their own — with ``only_due``, only when the batch is full or its
+        oldest line has waited ``log_flush_interval_s``; otherwise they ride along with the next step or flush.
+        (Between quick commands that halves a deployment's transactions; a running command's lines are flushed
+        every tick by ``ct_run``, so none waits much longer than the interval.)"""
         if not self._log_buffer:
             return
+        if only_due and self._log_first_at is not None:
+            full = len(self._log_buffer) >= self.options.log_flush_lines
+            if not full and time.monotonic() - self._log_first_at < self.options.log_flush_interval_s:
+                return
         async with self.step():  # writes the buffered lines
             pass
 
     # ---- cancel ----------------------------------------------------------------------------------------------
-    async def check_cancel(self, *, force: bool = False) -> None:
-        """Cooperative cancel, between commands. Every step reads the flag with the row it holds; it is read on
-        its own only when that is older than ``cancel_poll_s`` (or ``force``), since on SQLite every read
-        transaction takes the write lock."""
-        await self.flush_logs()
-        if await self.cancel_requested(force=force):
+    async def check_cancel(self) -> None:
+        """Cooperative cancel, between commands (phase boundaries read the flag in their own step). Every step
+        reads it with the row it holds; it is read on its own only when that is older than ``cancel_poll_s``,
+        since on SQLite every read transaction takes the write lock."""
+        await self.flush_logs(only_due=True)
+        if await self.cancel_requested():
             raise Cancelled()
 
-    async def cancel_requested(self, *, force: bool = False) -> bool:
+    async def cancel_requested(self) -> bool:
         """The cancel flag, as the last step saw it or — when that is older than ``cancel_poll_s`` — read again
         (no lease write: polled while a command runs)."""
         if self._cancel_flag:
             return True
-        if not force and time.monotonic() - self._cancel_checked_at < self.options.cancel_poll_s:
+        if time.monotonic() - self._cancel_checked_at < self.options.cancel_poll_s:
             return False
         async with self.sessionmaker() as db:
             flag = await db.scalar(select(Deployment.cancel_requested).where(Deployment.id == self.deployment_id))

@@ -65,7 +65,7 @@ async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | No
         if not command.done():
             command.cancel()
             await asyncio.gather(command, return_exceptions=True)
-        await run.flush_logs()
+        await run.flush_logs(only_due=True)
 
 
 async def _snapshot_or_rollback(run: Run, retry: bool) -> None:
@@ -163,7 +163,7 @@ async def _host_hook(run: Run, hook: ResolvedHook, inputs: dict[str, object]) ->
     try:
         await node.run(["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", env_path, script_path], on_line=run.on_line)
     finally:
-        await run.flush_logs()
+        await run.flush_logs(only_due=True)
         for path in [env_path, script_path, *secret_paths]:
             await node.remove(path)
 
