@@ -113,12 +113,11 @@ class Run:
             EventSpec(type="log", phase=self.phase, status="info", message=self.mask(message), data=data or None)
         )
 
-    def _buffer(self, spec: EventSpec) -> float:
-        """Queue one event for the next step; returns when the oldest queued one was buffered."""
+    def _buffer(self, spec: EventSpec) -> None:
+        """Queue one event for the next step (or flush)."""
         self._log_buffer.append(spec)
         if self._log_first_at is None:
             self._log_first_at = time.monotonic()
-        return self._log_first_at
 
     # ---- streamed output -------------------------------------------------------------------------------------
     def mask(self, text: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-import weakref
 from typing import Any
 
+from lxc_manager.core.aio import PerLoop
 from lxc_manager.deployments.pipeline.context import (
     STAMP_TAG,
     Run,
@@ -139,14 +139,11 @@ async def phase_create(run: Run) -> None:
 
 
 # Per event loop, per (API, node): the runs of one worker process claim VMIDs on a node one at a time.
-_CLAIM_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+_CLAIM_LOCKS: PerLoop[tuple[str, str], asyncio.Lock] = PerLoop()
 
 
 def _claim_lock(run: Run) -> asyncio.Lock:
-    per_loop = _CLAIM_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault((run.node.api_url, run.pve_node), asyncio.Lock())
+    return _CLAIM_LOCKS.get((run.node.api_url, run.pve_node), asyncio.Lock)
 
 
 async def _claim_vmid(run: Run, params: dict[str, Any]) -> str:

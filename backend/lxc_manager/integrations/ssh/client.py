@@ -15,7 +15,6 @@ import collections
 import contextlib
 import re
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -24,6 +23,7 @@ from typing import Any, Self, cast
 import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
+from lxc_manager.core.aio import PerLoop
 from lxc_manager.core.logging import get_logger
 from lxc_manager.integrations.ssh.commands import (
     PctListEntry,
@@ -111,14 +111,11 @@ class CommandResult:
 
 
 # Per event loop, per (host, port): shared by every client of the same node in this process.
-_NODE_SEMAPHORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+_NODE_SEMAPHORES: PerLoop[tuple[str, int], asyncio.Semaphore] = PerLoop()
 
 
 def _node_semaphore(host: str, port: int, limit: int) -> asyncio.Semaphore:
-    per_loop = _NODE_SEMAPHORES.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault((host, port), asyncio.Semaphore(limit))
+    return _NODE_SEMAPHORES.get((host, port), lambda: asyncio.Semaphore(limit))
 
 
 @dataclass
