@@ -60,6 +60,8 @@ async def test_shims_keep_state_and_log_calls(backend: MemoryBackend) -> None:
     unit.write_text("[Service]\nExecStart=/bin/true\n")
     assert (await _run(backend, 300, "systemctl", "enable", "--now", "myapp.service"))[0] == 0
     assert (await _run(backend, 300, "systemctl", "is-active", "myapp"))[:2] == (0, "active\n")
+    assert (await _run(backend, 300, "systemctl", "is-active", "--quiet", "myapp"))[:2] == (0, "")
+    assert (await _run(backend, 300, "systemctl", "is-enabled", "-q", "myapp"))[:2] == (0, "")
     assert (await _run(backend, 300, "useradd", "-m", "-s", "/bin/bash", "app"))[0] == 0
     assert (await _run(backend, 300, "useradd", "app"))[0] == 9
     assert (await _run(backend, 300, "id", "-u", "app"))[1] == "1000\n"

@@ -183,6 +183,7 @@ def dpkg(argv: list[str]) -> int:
 def systemctl(argv: list[str]) -> int:
     state = load_state()
     now = "--now" in argv
+    quiet = "--quiet" in argv or "-q" in argv  # is-active/is-enabled answer by exit status only
     words = [a for a in argv if not a.startswith("-")]
     if not words:
         out("  UNIT                     LOAD   ACTIVE SUB     DESCRIPTION")
@@ -197,7 +198,8 @@ def systemctl(argv: list[str]) -> int:
     for unit in units:
         svc = state["services"].get(unit)
         if action == "is-active":
-            out("active" if svc and svc.get("active") else "inactive")
+            if not quiet:
+                out("active" if svc and svc.get("active") else "inactive")
             code = code or (0 if svc and svc.get("active") else 3)
             continue
         if action == "is-enabled":
@@ -205,7 +207,8 @@ def systemctl(argv: list[str]) -> int:
                 err(f"Failed to get unit file state for {unit}.service: No such file or directory")
                 code = 1
                 continue
-            out("enabled" if svc and svc.get("enabled") else "disabled")
+            if not quiet:
+                out("enabled" if svc and svc.get("enabled") else "disabled")
             code = code or (0 if svc and svc.get("enabled") else 1)
             continue
         if action == "status":
