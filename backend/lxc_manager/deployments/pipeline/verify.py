@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from lxc_manager.containers import service as containers
 from lxc_manager.deployments.pipeline.context import Run
@@ -13,34 +12,49 @@ from lxc_manager.integrations.proxmox import ProxmoxError
 from lxc_manager.integrations.ssh import SSHError
 from lxc_manager.templates.format import HookEvent, Service
 
-CURL_MISSING = 127
+# One command per attempt checks a service's unit, port and web UI in that order and names the first that fails
+# ("ok" when none does): each command in the CT is a ``pct exec`` on the node, whose start-up costs more than the
+# checks. A constant script; unit, ``ss`` flags, port and URL arrive as positional parameters (empty: not
+# declared). ``ss`` filters on the port itself (``sport = :N``), so its output is empty unless something listens.
+SERVICE_PROBE = """\
+if [ -n "$1" ]; then systemctl is-active --quiet "$1" || { echo unit; exit 0; }; fi
+if [ -n "$2" ]; then [ -n "$(ss -H "$2" sport = ":$3")" ] || { echo port; exit 0; }; fi
+if [ -n "$4" ]; then curl -fsS -k -o /dev/null --max-time 10 -- "$4" || { echo web; exit 0; }; fi
+echo ok
+"""
 
 
-async def _retry(run: Run, description: str, check: Callable[[], Awaitable[bool]]) -> None:
-    for attempt in range(1, run.options.verify_attempts + 1):
-        await run.check_cancel()
-        if await check():
-            await run.info(f"ok: {description}")
-            return
-        if attempt < run.options.verify_attempts:
-            await asyncio.sleep(run.options.verify_interval_s)
-    raise PipelineError("verify_failed", f"{description}: failed after {run.options.verify_attempts} attempts")
+def _service_checks(service: Service) -> list[tuple[str, str]]:
+    """The declared checks in probe order: (probe word, description)."""
+    checks = []
+    if service.unit:
+        checks.append(("unit", f"service {service.name}: unit {service.unit} is active"))
+    if service.port:
+        checks.append(("port", f"service {service.name}: port {service.port} is listening"))
+        if service.web_ui:
+            checks.append(("web", f"service {service.name}: web UI {_local_url(service)} answers"))
+    return checks
 
 
-async def _exit_status(run: Run, argv: list[str]) -> tuple[int, str]:
+def _local_url(service: Service) -> str:
+    return f"{service.protocol}://127.0.0.1:{service.port}{service.web_ui}"
+
+
+async def _probe(run: Run, service: Service, checks: list[tuple[str, str]], passed: int) -> int:
+    """How many checks pass, in order (the index of the first failing one; ``len(checks)``: all pass). An
+    unreadable answer (the CT stopped, no shell) fails the first check not yet passed."""
     assert run.vmid is not None
+    flags = ("-lun" if service.protocol == "udp" else "-ltn") if service.port else ""
+    url = _local_url(service) if service.web_ui and service.port else ""
+    argv = ["/bin/sh", "-c", SERVICE_PROBE, "lxcm-probe", service.unit or "", flags, str(service.port or ""), url]
     node = await run.ssh()
     result = await node.pct_exec(run.vmid, argv, check=False, timeout=30)
-    return result.exit_status, result.stdout_tail
-
-
-def _listening(output: str, port: int) -> bool:
-    for line in output.splitlines():
-        fields = line.split()
-        # ``ss -ltn``: State Recv-Q Send-Q Local:Port Peer:Port …; the header (if any) never ends in ":<port>".
-        if len(fields) >= 4 and fields[3].rsplit(":", 1)[-1] == str(port):
-            return True
-    return False
+    words = result.stdout_tail.split()
+    answer = words[-1] if result.exit_status == 0 and words else None
+    if answer == "ok":
+        return len(checks)
+    keys = [key for key, _ in checks]
+    return keys.index(answer) if answer in keys else passed
 
 
 def service_url(ip: str | None, service: Service) -> str | None:
@@ -51,29 +65,23 @@ def service_url(ip: str | None, service: Service) -> str | None:
 
 
 async def _verify_service(run: Run, service: Service) -> None:
-    if service.unit:
-        unit = service.unit
-
-        async def unit_active() -> bool:
-            return (await _exit_status(run, ["systemctl", "is-active", "--quiet", unit]))[0] == 0
-
-        await _retry(run, f"service {service.name}: unit {unit} is active", unit_active)
-    if service.port:
-        port, flags = service.port, "-lun" if service.protocol == "udp" else "-ltn"
-
-        async def port_listening() -> bool:
-            status, out = await _exit_status(run, ["ss", "-H", flags])
-            return status == 0 and _listening(out, port)
-
-        await _retry(run, f"service {service.name}: port {port} is listening", port_listening)
-    if service.web_ui and service.port:
-        url = f"{service.protocol}://127.0.0.1:{service.port}{service.web_ui}"
-        argv = ["curl", "-fsS", "-k", "-o", "/dev/null", "--max-time", "10", "--", url]
-
-        async def answering() -> bool:
-            return (await _exit_status(run, argv))[0] == 0
-
-        await _retry(run, f"service {service.name}: web UI {url} answers", answering)
+    """Probe until every check passes; each check gets ``verify_attempts`` tries (counted while it is the first to
+    fail, as if the checks ran one after the other), ``verify_interval_s`` apart."""
+    checks = _service_checks(service)
+    passed, failures = 0, [0] * len(checks)
+    while passed < len(checks):
+        await run.check_cancel()
+        answer = await _probe(run, service, checks, passed)
+        for _, description in checks[passed:answer]:
+            await run.info(f"ok: {description}")
+        passed = max(passed, answer)
+        if answer == len(checks):
+            return
+        failures[answer] += 1
+        if failures[answer] >= run.options.verify_attempts:
+            description = checks[answer][1]
+            raise PipelineError("verify_failed", f"{description}: failed after {run.options.verify_attempts} attempts")
+        await asyncio.sleep(run.options.verify_interval_s)
 
 
 def _parse_outputs(text: str) -> dict[str, str]:
