@@ -51,6 +51,17 @@ async def test_paths_map_into_the_sandbox(backend: MemoryBackend) -> None:
         backend.resolve(300, "/../../etc/passwd")
 
 
+async def test_shims_start_from_bytecode_compiled_once(backend: MemoryBackend) -> None:
+    """Every sandbox gets the simulator's hash-checked bytecode of the shim: no compile at a container's first call."""
+    cached = list((backend.root(300) / ".pvesim/__pycache__").glob("shim.*.pyc"))
+    assert len(cached) == 1
+    before = cached[0].read_bytes()
+    assert int.from_bytes(before[4:8], "little") == 0b11  # flags: hash-based, checked against the source
+    assert (await _run(backend, 300, "systemctl", "daemon-reload"))[0] == 0
+    assert cached[0].read_bytes() == before  # valid as it was: the interpreter neither recompiled nor rewrote it
+    assert [c["cmd"] for c in backend.calls(300)] == ["systemctl"]
+
+
 async def test_shims_keep_state_and_log_calls(backend: MemoryBackend) -> None:
     assert (await _run(backend, 300, "systemctl", "is-active", "nginx"))[:2] == (3, "inactive\n")
     code, _, err = await _run(backend, 300, "systemctl", "start", "myapp")
