@@ -3,7 +3,9 @@
     .venv/bin/python bench/bench_deploy.py [--template minimal] [--sequential 5] [--concurrent 50] [--workers 2]
 
 A. Orchestration overhead: ``--sequential`` deployments one after the other, in-process (``run_deployment`` job
-   function, poll intervals tuned for instant tasks); prints each wall time and the median (goal: < 1 s).
+   function, poll intervals tuned for instant tasks); prints each wall time and the median (goal: < 1 s), and the
+   CPU time per deployment of the orchestration and of the simulator with the commands it ran (steadier than wall
+   times on a shared machine: what B has to fit on its cores).
 B. ``--concurrent`` deployments enqueued at once on one node and run by ``--workers`` real ``lxc-manager worker``
    processes (arq, Redis at ``$LXCM_BENCH_REDIS_URL``, default redis://127.0.0.1:6379/11 — the database is
    flushed); prints the wall time until all are terminal (goal: < 15 s), VMID retries and collisions (goal: 0).
@@ -151,6 +153,12 @@ def own_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a running process and of the children it has reaped so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
     return subprocess.Popen([str(ROOT / ".venv/bin/lxc-manager"), "worker"], env=env, stdout=handle,
@@ -258,9 +266,14 @@ async def main() -> None:
         try:
             await sync_on_startup(state)
             node_id = await register_node(state, sim)
+            own_before, sim_before = time.process_time(), tree_cpu_seconds(proc.pid)
             times = await sequential(state, node_id, args.template, args.sequential)
+            own_ms = (time.process_time() - own_before) * 1000 / args.sequential
+            sim_ms = (tree_cpu_seconds(proc.pid) - sim_before) * 1000 / args.sequential
             print(f"A. {args.template}, sequential, in-process: " + ", ".join(f"{t:.2f}" for t in times)
                   + f" s; median {statistics.median(times):.2f} s (goal < 1 s)")  # fmt: skip
+            print(f"   CPU per deployment: {own_ms + sim_ms:.0f} ms (orchestration {own_ms:.0f} ms, simulator with "
+                  f"the commands it ran {sim_ms:.0f} ms)")  # fmt: skip
             if args.concurrent:
                 fast = {f"LXCM_DEPLOY_{k.upper()}": str(v) for k, v in FAST.items()}
                 env = {**os.environ, "LXCM_ENVIRONMENT": "test", "LXCM_DATABASE_URL": database,
