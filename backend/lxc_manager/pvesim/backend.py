@@ -20,42 +20,23 @@ Otherwise ("prefix" mode) the command runs on the host with cwd and HOME inside 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
-import py_compile
 import shutil
 import stat
-import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from lxc_manager.core.aio import PerLoop
 from lxc_manager.core.logging import get_logger
+from lxc_manager.pvesim.shimserver import SHIMMED, ShimServer, client_script
 
 log = get_logger(__name__)
 
-SHIMMED = ("apt-get", "apt", "dpkg", "dpkg-query", "systemctl", "ss", "useradd", "adduser", "usermod", "chpasswd",
-           "id", "curl", "wget", "ip", "getent")  # fmt: skip
-SHIM_SOURCE = Path(__file__).with_name("shim.py")
 CT_PATH = "/.pvesim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 Output = Callable[[bytes], Awaitable[None]]
-# The wrappers import the shim as a module instead of running it as a script, so its bytecode is cached in
-# ``.pvesim/__pycache__`` after the first call; ``-I -S``: no site module, no user or environment paths (the shims are
-# standard library only). Each shim call is a fresh interpreter, and these halve its start-up CPU.
-SHIM_LOADER = "'import sys; sys.path.insert(0, sys.argv.pop(1)); import shim; sys.exit(shim.main())'"
-# With isolation (``/usr/bin/python3`` known to exist) the wrapper is that script itself, run by the kernel through
-# its ``#!`` line: no ``sh`` started before the interpreter (about 1.2 ms CPU less per shim call). ``-IS`` is one
-# argument on a ``#!`` line; Python reads it as ``-I -S``.
-SHIM_SCRIPT = """#!/usr/bin/python3 -IS
-import os, sys
-sys.path.insert(0, os.path.join(os.environ.get("CT_ROOT", "/"), ".pvesim"))
-sys.argv[0:1] = ["shim.py", "{name}"]
-import shim
-sys.exit(shim.main())
-"""
-
 # Run by ``unshare`` in the container's new mount namespace, after ``_prepare_root`` made the folders, links and
 # device nodes in the container's root (plain files there, so done in the simulator's process: a dozen fewer
 # ``mkdir``/``ln``/``readlink``/``mknod`` processes per start). Only the mounts need the namespace.
@@ -196,22 +177,31 @@ class MemoryBackend:
         self.base.mkdir(parents=True, exist_ok=True)
         chosen = isolation or os.environ.get("LXCM_PVESIM_ISOLATION")
         if chosen is None:
-            # The shims run with the host's /usr/bin/python3 inside the chroot.
             usable = os.geteuid() == 0 and all(shutil.which(tool) for tool in ("unshare", "nsenter", "chroot"))
-            chosen = "chroot" if usable and Path("/usr/bin/python3").exists() else "prefix"
+            chosen = "chroot" if usable else "prefix"
         self.isolation = chosen
-        # Hash-checked, so valid in every sandbox whatever the copy's mtime (an interpreter of another version
-        # looks for its own cache tag and compiles as before).
-        self._shim_bytecode = self.base / ".shim.pyc"
-        py_compile.compile(str(SHIM_SOURCE), str(self._shim_bytecode), doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)  # fmt: skip
+        self._shim_servers: PerLoop[str, ShimServer] = PerLoop()
+        self._all_shim_servers: weakref.WeakSet[ShimServer] = weakref.WeakSet()
         self._namespaces: dict[int, _Namespace] = {}
         self._namespace_locks: dict[int, asyncio.Lock] = {}
         weakref.finalize(self, _close_namespaces, self._namespaces)
 
     def close(self) -> None:
-        """Release every container namespace (processes still inside keep theirs)."""
+        """Release every container namespace (processes still inside keep theirs) and stop serving shim calls."""
         _close_namespaces(self._namespaces)
+        for server in list(self._all_shim_servers):
+            server.close()
+
+    def _shim_root(self, vmid: int) -> Path | None:
+        root = self.root(vmid)
+        return root if root.is_dir() else None
+
+    async def _shim_server(self) -> ShimServer:
+        """The listener the sandboxes' shim clients call (one per event loop, started on first use)."""
+        server = self._shim_servers.get("shims", lambda: ShimServer(self._shim_root))
+        self._all_shim_servers.add(server)
+        await server.ensure_started()
+        return server
 
     def _drop_namespace(self, vmid: int) -> None:
         namespace = self._namespaces.pop(vmid, None)
@@ -279,20 +269,11 @@ class MemoryBackend:
             (root / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
             (root / "root/.ssh/authorized_keys").write_text(ssh_keys.rstrip("\n") + "\n")
         meta = root / ".pvesim"
-        shutil.copyfile(SHIM_SOURCE, meta / "shim.py")
-        # The bytecode compiled once per simulator: otherwise each container's first shim call compiles it (~14 ms).
-        cache = Path(importlib.util.cache_from_source(str(meta / "shim.py")))
-        cache.parent.mkdir(exist_ok=True)
-        shutil.copyfile(self._shim_bytecode, cache)
         (meta / "state.json").write_text(json.dumps({"packages": {}, "services": {}, "running": False}))
         (meta / "calls.jsonl").touch()
         for name in SHIMMED:
             wrapper = meta / "bin" / name
-            if self.isolation == "chroot":  # the host's /usr/bin/python3 (checked), seen from the CT too
-                wrapper.write_text(SHIM_SCRIPT.format(name=name))
-            else:  # the simulator's interpreter, wherever it is
-                loader = f'exec "${{PVESIM_PYTHON:-python3}}" -I -S -c {SHIM_LOADER} "$CT_ROOT/.pvesim" {name} "$@"'
-                wrapper.write_text(f"#!/bin/sh\n{loader}\n")
+            wrapper.write_text(client_script(name))
             wrapper.chmod(0o755)
 
     def _require(self, vmid: int) -> Path:
@@ -337,14 +318,15 @@ class MemoryBackend:
     ) -> tuple[list[str], dict[str, str], str | None, tuple[int, ...]]:
         """argv, environment, cwd and the descriptors to pass (chroot: the container's namespace)."""
         root = self._require(vmid)
+        shims = (await self._shim_server()).environment()
         if self.isolation == "chroot":
             env = {"PATH": CT_PATH, "HOME": "/root", "CT_ROOT": "/", "CT_VMID": str(vmid), "LANG": "C.UTF-8",
-                   "TERM": "dumb", "PVESIM_PYTHON": "python3"}  # fmt: skip
+                   "TERM": "dumb", **shims}  # fmt: skip
             namespace = await self._namespace(vmid, root)
             return [*namespace.argv(), *argv], env, None, namespace.fds
         path = f"{root}/.pvesim/bin:" + os.environ.get("PATH", "/usr/bin:/bin")
         env = {"PATH": path, "HOME": str(root / "root"), "CT_ROOT": str(root), "CT_VMID": str(vmid),
-               "LANG": "C.UTF-8", "TERM": "dumb", "PVESIM_PYTHON": sys.executable}  # fmt: skip
+               "LANG": "C.UTF-8", "TERM": "dumb", **shims}  # fmt: skip
         return argv, env, str(root / "root"), ()
 
     async def exec(

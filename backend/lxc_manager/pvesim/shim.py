@@ -1,22 +1,25 @@
-"""Command shims of the memory backend, copied into every sandbox as ``/.pvesim/shim.py`` (standard library only).
+"""Command shims of the memory backend, run in the simulator's process by ``run`` (see ``shimserver``).
 
-Invoked as ``shim.py NAME ARGS…`` by the wrappers in ``/.pvesim/bin``. Every call is appended to
-``$CT_ROOT/.pvesim/calls.jsonl``; package, service and user state lives in ``$CT_ROOT/.pvesim/state.json`` so that,
+The wrappers in a sandbox's ``/.pvesim/bin`` hand each call to the simulator. Every call is appended to
+``<root>/.pvesim/calls.jsonl``; package, service and user state lives in ``<root>/.pvesim/state.json`` so that,
 for example, ``systemctl is-active nginx`` answers ``active`` after ``apt-get install nginx`` or
-``systemctl enable --now nginx``, and ``ss -ltn`` lists the ports of active services.
+``systemctl enable --now nginx``, and ``ss -ltn`` lists the ports of active services. Every file a shim touches
+is resolved inside the container's root (a symlink planted in the container cannot lead a write out of it).
+
+A call is synchronous and the module holds the one being served (root, working directory, stdin, output): the
+simulator's event loop runs one call at a time.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
-import sys
+import shlex
 import time
-
-# Every shim call is a fresh interpreter: modules only some commands need are imported where they are used, and
-# ``typing`` only for the type checker (these imports cost more CPU than most shims' whole work).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
+import urllib.parse
+import zlib
+from typing import Any
 
 # Packages that bring a service, with the TCP ports it listens on once active.
 SERVICES = {
@@ -26,89 +29,55 @@ SERVICES = {
     "prometheus-node-exporter": ("prometheus-node-exporter", [9100]), "grafana": ("grafana-server", [3000]),
 }  # fmt: skip
 
-ROOT = os.environ.get("CT_ROOT", "/")
-META = os.path.join(ROOT, ".pvesim")
-STATE_PATH = os.path.join(META, "state.json")
+# The call being served (set by ``run``).
+ROOT = "/"
+_cwd = "/"
+_stdin = ""
+_out: list[str] = []
+_err: list[str] = []
 
 
-# JSON through the C half of the json package: ``import json`` pulls in re (and with it enum, functools,
-# collections …), which doubles the start-up CPU of a shim call.
-try:
-    from _json import encode_basestring_ascii, make_encoder, make_scanner
-except ImportError:  # not CPython
-    import json
+class OutsideRoot(Exception):
+    """A path that resolves outside the container's root."""
 
-    def json_loads(text: str) -> Any:
-        return json.loads(text)
 
-    def json_dumps(value: Any, sort_keys: bool = False) -> str:
-        return json.dumps(value, sort_keys=sort_keys)
-
-else:
-
-    class _Decoding:
-        """What the C scanner reads from ``json.JSONDecoder`` (its defaults)."""
-
-        strict = True
-        object_hook = None
-        object_pairs_hook = None
-        parse_float = float
-        parse_int = int
-
-        @staticmethod
-        def parse_constant(name: str) -> float:
-            return float(name.replace("Infinity", "inf"))  # NaN, Infinity, -Infinity
-
-    _scan = make_scanner(_Decoding())  # type: ignore[arg-type]  # typeshed: the scanner reads these attributes
-
-    def _not_serializable(value: Any) -> Any:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    def json_loads(text: str) -> Any:
-        text = text.strip(" \t\n\r")
-        try:
-            value, end = _scan(text, 0)
-        except StopIteration:
-            raise ValueError("Expecting value") from None
-        if end != len(text):
-            raise ValueError("Extra data")
-        return value
-
-    def json_dumps(value: Any, sort_keys: bool = False) -> str:
-        encode = make_encoder(
-            None, _not_serializable, encode_basestring_ascii, None, ": ", ", ", sort_keys, False, True
-        )
-        return "".join(encode(value, 0))
+def ct_file(path: str) -> str:
+    """The host path of ``path`` in the container (relative to the working directory), symlinks resolved inside."""
+    root = os.path.realpath(ROOT)
+    host = os.path.realpath(os.path.join(root, os.path.join(_cwd, path).lstrip("/")))
+    if host != root and not host.startswith(root.rstrip("/") + "/"):
+        raise OutsideRoot(f"{path}: leaves the container")
+    return host
 
 
 def load_state() -> dict[str, Any]:
     try:
-        with open(STATE_PATH, encoding="utf-8") as handle:
-            data: dict[str, Any] = json_loads(handle.read())
+        with open(ct_file("/.pvesim/state.json"), encoding="utf-8") as handle:
+            data: dict[str, Any] = json.loads(handle.read())
             return data
     except (OSError, ValueError):
         return {"packages": {}, "services": {}}
 
 
 def save_state(state: dict[str, Any]) -> None:
-    tmp = STATE_PATH + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json_dumps(state, sort_keys=True))
-    os.replace(tmp, STATE_PATH)
+    path = ct_file("/.pvesim/state.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(state, sort_keys=True))
+    os.replace(path + ".tmp", path)
 
 
 def record(name: str, argv: list[str]) -> None:
-    entry = {"ts": round(time.time(), 3), "cmd": name, "argv": argv, "cwd": os.getcwd()}
-    with open(os.path.join(META, "calls.jsonl"), "a", encoding="utf-8") as handle:
-        handle.write(json_dumps(entry) + "\n")
+    entry = {"ts": round(time.time(), 3), "cmd": name, "argv": argv, "cwd": _cwd}
+    with open(ct_file("/.pvesim/calls.jsonl"), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
 
 
 def out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    _out.append(text + "\n")
 
 
 def err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    _err.append(text + "\n")
 
 
 def unit_name(arg: str) -> str:
@@ -119,7 +88,7 @@ def unit_known(state: dict[str, Any], unit: str) -> bool:
     if unit in state["services"]:
         return True
     for folder in ("etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"):
-        if os.path.exists(os.path.join(ROOT, folder, unit + ".service")):
+        if os.path.exists(ct_file(f"/{folder}/{unit}.service")):
             return True
     return False
 
@@ -250,7 +219,7 @@ def unit_ports(unit: str) -> list[int]:
     """TCP ports a custom unit listens on, read from its ExecStart: ``--port N``, ``-p N``, ``HOST:N`` or a bare N."""
     for folder in ("etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"):
         try:
-            with open(os.path.join(ROOT, folder, unit + ".service"), encoding="utf-8") as handle:
+            with open(ct_file(f"/{folder}/{unit}.service"), encoding="utf-8") as handle:
                 lines = handle.read().splitlines()
         except OSError:
             continue
@@ -258,8 +227,6 @@ def unit_ports(unit: str) -> list[int]:
         for line in lines:
             if not line.startswith("ExecStart="):
                 continue
-            import shlex
-
             words = shlex.split(line.partition("=")[2].lstrip("-@+!:"))
             for index, word in enumerate(words[1:], start=1):
                 value = word.rsplit("=", 1)[-1].rsplit(":", 1)[-1]
@@ -297,25 +264,9 @@ def ss(argv: list[str]) -> int:
 
 
 def ipv4_network(inet: str) -> tuple[str, str, str]:
-    """``10.0.0.5/24`` → (address, network with prefix, broadcast); plain integer maths: ``import ipaddress``
-    (re, functools …) cost as much CPU as the rest of an ``ip`` call. IPv6 falls back to the module."""
-    address, _, prefix_text = inet.partition("/")
-    if ":" in address:
-        import ipaddress
-
-        iface = ipaddress.ip_interface(inet)
-        return str(iface.ip), str(iface.network), str(iface.network.broadcast_address)
-    prefix = int(prefix_text) if prefix_text else 32
-    value = 0
-    for octet in address.split("."):
-        value = value << 8 | int(octet)
-    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
-    network, broadcast = value & mask, (value & mask) | (~mask & 0xFFFFFFFF)
-
-    def dotted(number: int) -> str:
-        return ".".join(str(number >> shift & 0xFF) for shift in (24, 16, 8, 0))
-
-    return address, f"{dotted(network)}/{prefix}", dotted(broadcast)
+    """``10.0.0.5/24`` → (address, network with prefix, broadcast)."""
+    iface = ipaddress.ip_interface(inet)
+    return str(iface.ip), str(iface.network), str(iface.network.broadcast_address)
 
 
 def ip_cmd(argv: list[str]) -> int:
@@ -361,7 +312,7 @@ def getent(argv: list[str]) -> int:
         err(f"Unknown database: {database}")
         return 1
     try:
-        with open(os.path.join(ROOT, files[database]), encoding="utf-8") as handle:
+        with open(ct_file("/" + files[database]), encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except OSError:
         lines = []
@@ -371,25 +322,19 @@ def getent(argv: list[str]) -> int:
             out(line)
             return 0
     if database == "hosts" and "." in key:
-        import zlib
-
         out(f"198.51.100.{zlib.crc32(key.encode()) % 254 + 1}    {key}")
         return 0
     return 2
 
 
 def url_host_port(url: str) -> tuple[str, int]:
-    """Host (lower case, IPv6 without brackets) and port of an http(s) URL; ``urllib.parse`` would import ``re``
-    and friends, doubling the CPU of a ``curl`` call."""
-    scheme, _, rest = url.partition("://")
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
-    if netloc.startswith("["):
-        host, _, tail = netloc[1:].partition("]")
-        port_text = tail[1:] if tail.startswith(":") else ""
-    else:
-        host, _, port_text = netloc.partition(":")
-    default = 443 if scheme.lower() == "https" else 80
-    return host.lower(), int(port_text) if port_text.isdigit() else default
+    """Host (lower case, IPv6 without brackets) and port of an http(s) URL."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = parsed.port
+    except ValueError:  # not a number
+        port = None
+    return parsed.hostname or "", port or (443 if parsed.scheme.lower() == "https" else 80)
 
 
 def curl(argv: list[str]) -> int:
@@ -404,14 +349,14 @@ def curl(argv: list[str]) -> int:
         err(f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server")
         return 7
     if "-o" in argv and argv.index("-o") + 1 < len(argv) and argv[argv.index("-o") + 1] != "/dev/null":
-        with open(argv[argv.index("-o") + 1], "w", encoding="utf-8"):
+        with open(ct_file(argv[argv.index("-o") + 1]), "w", encoding="utf-8"):
             pass  # the simulated service answers 200 with an empty body
     return 0
 
 
 def passwd_entries() -> list[list[str]]:
     try:
-        with open(os.path.join(ROOT, "etc/passwd"), encoding="utf-8") as handle:
+        with open(ct_file("/etc/passwd"), encoding="utf-8") as handle:
             return [line.rstrip("\n").split(":") for line in handle if line.count(":") >= 6]
     except OSError:
         return []
@@ -429,12 +374,12 @@ def useradd(argv: list[str]) -> int:
     uid = max([int(e[2]) for e in entries if int(e[2]) < 60000] + [999]) + 1
     shell = argv[argv.index("-s") + 1] if "-s" in argv else "/bin/sh"
     home = f"/home/{name}"
-    with open(os.path.join(ROOT, "etc/passwd"), "a", encoding="utf-8") as handle:
+    with open(ct_file("/etc/passwd"), "a", encoding="utf-8") as handle:
         handle.write(f"{name}:x:{uid}:{uid}::{home}:{shell}\n")
-    with open(os.path.join(ROOT, "etc/group"), "a", encoding="utf-8") as handle:
+    with open(ct_file("/etc/group"), "a", encoding="utf-8") as handle:
         handle.write(f"{name}:x:{uid}:\n")
     if "-m" in argv:
-        os.makedirs(os.path.join(ROOT, home.lstrip("/")), exist_ok=True)
+        os.makedirs(ct_file(home), exist_ok=True)
     return 0
 
 
@@ -462,7 +407,7 @@ def usermod(argv: list[str]) -> int:
 
 def chpasswd(argv: list[str]) -> int:
     # Consume the "user:password" lines without recording them: secrets never reach the call log.
-    users = [line.split(":", 1)[0] for line in sys.stdin.read().splitlines() if ":" in line]
+    users = [line.split(":", 1)[0] for line in _stdin.splitlines() if ":" in line]
     known = {e[0] for e in passwd_entries()}
     for user in users:
         if user not in known:
@@ -483,13 +428,24 @@ COMMANDS = {
 }  # fmt: skip
 
 
-def main() -> int:
-    name, argv = sys.argv[1], sys.argv[2:]
-    record(name, argv)
-    if name == "wget":
-        return no_network(name)
-    return COMMANDS[name](argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(root: str, name: str, argv: list[str], cwd: str = "/", stdin: str = "") -> tuple[int, str, str]:
+    """Serve one call of shim ``name`` in the container whose root is ``root``: (exit status, stdout, stderr)."""
+    global ROOT, _cwd, _stdin
+    ROOT, _cwd, _stdin = root, cwd, stdin
+    _out.clear()
+    _err.clear()
+    try:
+        record(name, argv)
+        code = no_network(name) if name == "wget" else COMMANDS[name](argv)
+    except OutsideRoot as exc:
+        err(f"{name}: {exc}")
+        code = 1
+    except (OSError, ValueError, KeyError, IndexError) as exc:  # what a broken state file or odd argv raises
+        err(f"{name}: {type(exc).__name__}: {exc}")
+        code = 1
+    finally:
+        ROOT, _cwd, _stdin = "/", "/", ""
+    output, errors = "".join(_out), "".join(_err)
+    _out.clear()
+    _err.clear()
+    return code, output, errors
