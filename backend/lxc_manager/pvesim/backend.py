@@ -1,8 +1,9 @@
 """Container backends of the simulator. ``memory``: a sandbox folder per container with shimmed tools.
 
 Sandbox layout (``<state>/containers/<vmid>/``): ``root/`` is the container's ``/`` (``CT_ROOT``); inside it
-``.pvesim/bin`` holds the shims (apt-get, apt, dpkg, systemctl, ss, useradd, usermod, chpasswd, id, curl, wget)
-and ``.pvesim/calls.jsonl`` / ``.pvesim/state.json`` their log and state. ``snapshots/<name>/`` are copies of
+``.pvesim/bin`` holds the shims (apt-get, apt, dpkg, systemctl, ss, useradd, usermod, chpasswd, id, curl, wget, ip,
+getent: bash clients whose calls the simulator's process serves, see ``shimserver``) and ``.pvesim/calls.jsonl`` /
+``.pvesim/state.json`` their log and state. ``snapshots/<name>/`` are copies of
 ``root/``.
 
 Isolation: as root with ``unshare`` and ``nsenter`` available, ``pct exec`` runs the command in the container's
