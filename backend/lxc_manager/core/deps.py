@@ -35,7 +35,10 @@ async def get_db_session(state: AppStateDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DBSession = Annotated[AsyncSession, Depends(get_db_session)]
+# scope="function": the commit runs when the handler returns, before the response is sent. With FastAPI's default
+# ("request") it ran after the response went out, so a client could act on a 201 before the row was visible (a
+# follow-up read answered 404) or be told of a success whose commit then failed.
+DBSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 
 
 def get_job_queue(state: AppStateDep) -> JobQueue:
