@@ -43,7 +43,7 @@ class OutsideRoot(Exception):
 
 def ct_file(path: str) -> str:
     """The host path of ``path`` in the container (relative to the working directory), symlinks resolved inside."""
-    root = os.path.realpath(ROOT)
+    root = ROOT  # resolved once per call by ``run``
     host = os.path.realpath(os.path.join(root, os.path.join(_cwd, path).lstrip("/")))
     if host != root and not host.startswith(root.rstrip("/") + "/"):
         raise OutsideRoot(f"{path}: leaves the container")
@@ -431,7 +431,7 @@ COMMANDS = {
 def run(root: str, name: str, argv: list[str], cwd: str = "/", stdin: str = "") -> tuple[int, str, str]:
     """Serve one call of shim ``name`` in the container whose root is ``root``: (exit status, stdout, stderr)."""
     global ROOT, _cwd, _stdin
-    ROOT, _cwd, _stdin = root, cwd, stdin
+    ROOT, _cwd, _stdin = os.path.realpath(root), cwd, stdin
     _out.clear()
     _err.clear()
     try:
