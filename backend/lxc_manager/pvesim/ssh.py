@@ -233,7 +233,10 @@ class PctCommand:
 
     async def _stdin(self) -> AsyncIterator[bytes]:
         while True:
-            chunk = await self.process.stdin.read(65536)
+            try:
+                chunk = await self.process.stdin.read(65536)
+            except (asyncssh.SignalReceived, asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+                continue  # as a PVE node's sshd does for root logins: the request is refused, the command runs on
             if not chunk:
                 return
             yield chunk

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
 import uuid
+from pathlib import Path
 
 import asyncssh
 import pytest
@@ -157,3 +159,55 @@ async def test_wrong_client_key_is_an_auth_error(sim_node: SimNode, stranger_key
         async with SSHNodeClient(sim_node.target(client_key=stranger_key)):
             pass
     assert sim_node.commands == []
+
+
+def _sleeping(seconds: int) -> int:
+    return len(_sleepers(seconds))
+
+
+def _sleepers(seconds: int) -> list[int]:
+    """The pids of processes running exactly ``sleep SECONDS`` (a number no other test uses)."""
+    wanted, pids = f"sleep\0{seconds}\0".encode(), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes() == wanted:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+async def test_the_simulator_refuses_signals_like_a_root_sshd_and_the_tether_stops_the_command(
+    sim_node: SimNode,
+) -> None:
+    await sim_node.create_ct(200)
+    seconds = 100_000 + uuid.uuid4().int % 800_000
+    key = asyncssh.import_private_key(sim_node.target().private_key_pem)
+    known = asyncssh.import_known_hosts(f"[127.0.0.1]:{sim_node.port} {sim_node.host_pub}\n")
+    async with (
+        SSHNodeClient(sim_node.target()) as node,
+        asyncssh.connect("127.0.0.1", sim_node.port, username="root", client_keys=[key], known_hosts=known) as conn,
+    ):
+        untethered = await conn.create_process(f"pct exec 200 -- sleep {seconds}")
+        tethered = asyncio.create_task(node.pct_exec(200, ["sleep", str(seconds + 1)]))
+        for _ in range(500):
+            if _sleeping(seconds) and _sleeping(seconds + 1):
+                break
+            await asyncio.sleep(0.02)
+        untethered.send_signal("TERM")  # refused, as by OpenSSH for root: the command runs on
+        tethered.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await tethered
+        for _ in range(500):
+            if not _sleeping(seconds + 1):
+                break
+            await asyncio.sleep(0.02)
+        assert _sleeping(seconds + 1) == 0
+        assert _sleeping(seconds) == 1
+        untethered.close()  # no tether: the closed channel does not stop a silent command either
+        await asyncio.sleep(0.5)
+        assert _sleeping(seconds) == 1
+    for pid in _sleepers(seconds):
+        with contextlib.suppress(OSError):
+            os.kill(pid, 9)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import signal
 import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,11 +30,14 @@ from lxc_manager.integrations.ssh import (
 )
 from lxc_manager.integrations.ssh.commands import (
     ENV_FILE_LOADER,
+    TETHER,
+    TETHER_KILL_GRACE_S,
     PctListEntry,
     parse_pct_list,
     pct_pull_argv,
     pct_push_argv,
     pct_status_argv,
+    tethered,
 )
 from lxc_manager.integrations.ssh.errors import classify_pct_failure
 
@@ -72,6 +81,81 @@ def test_pct_exec_argv_separates_pct_options_from_the_command() -> None:
             pct_exec_argv(100, argv)
     with pytest.raises(ValueError):
         pct_exec_argv(100, ["true"], env_file="--rcfile")
+
+
+def test_pct_exec_argv_with_the_tether_runs_it_inside_the_ct() -> None:
+    assert pct_exec_argv(100, ["sleep", "9"], tether=True) == [
+        "pct", "exec", "100", "--", "/bin/sh", "-c", TETHER, "lxcm-tether", "sleep", "9"]  # fmt: skip
+    assert pct_exec_argv(100, ["true"], env_file="/e", tether=True) == [
+        "pct", "exec", "100", "--", "/bin/sh", "-c", TETHER, "lxcm-tether", "/bin/sh", "-c", ENV_FILE_LOADER,
+        "lxcm-env", "/e", "true"]  # fmt: skip
+    assert tethered(["x y", "$(id)"]) == ["/bin/sh", "-c", TETHER, "lxcm-tether", "x y", "$(id)"]
+
+
+SHELLS = [shell for shell in ("dash", "bash", "busybox") if shutil.which(shell)]
+
+
+def _tethered_process(shell: str, script: str) -> subprocess.Popen[bytes]:
+    """``TETHER`` in ``shell`` around ``sh -c SCRIPT``; our end of its stdin pipe stands for the SSH channel."""
+    prefix = [shell, "sh"] if shell == "busybox" else [shell]
+    return subprocess.Popen([*prefix, "-c", TETHER, "lxcm-tether", "/bin/sh", "-c", script],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def _sleeps(seconds: int) -> int:
+    """How many processes run exactly ``sleep SECONDS``."""
+    wanted, count = f"sleep\0{seconds}\0".encode(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += (entry / "cmdline").read_bytes() == wanted
+            except OSError:
+                continue
+    return count
+
+
+def _wait_for(predicate: Callable[[], bool], within: float, what: str) -> float:
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < within, f"timed out after {within}s waiting for {what}"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def _unique_seconds() -> int:
+    return 100_000 + uuid.uuid4().int % 800_000
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_tether_passes_output_and_exit_status_through(shell: str) -> None:
+    # Our end of stdin stays open, as the client holds it: the command still reads end-of-file and ends by itself.
+    process = _tethered_process(shell, "cat; echo out; echo err >&2; exit 7")
+    assert process.stdout is not None and process.stderr is not None and process.stdin is not None
+    assert (process.stdout.read(), process.stderr.read(), process.wait(30)) == (b"out\n", b"err\n", 7)
+    process.stdin.close()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_closing_the_channel_stops_a_silent_command_and_its_children(shell: str) -> None:
+    seconds = _unique_seconds()
+    process = _tethered_process(shell, f"sleep {seconds} & sleep {seconds + 1}; wait")
+    _wait_for(lambda: _sleeps(seconds) == 1 and _sleeps(seconds + 1) == 1, 30, "the command to start")
+    assert process.stdin is not None
+    process.stdin.close()  # what sshd does when the channel closes
+    _wait_for(lambda: _sleeps(seconds) + _sleeps(seconds + 1) == 0, 10, "the command's processes to end")
+    assert process.wait(10) == 128 + signal.SIGTERM
+
+
+@pytest.mark.skipif(not SHELLS, reason="no POSIX shell")
+def test_a_command_that_ignores_term_is_killed_after_the_grace() -> None:
+    seconds = _unique_seconds()
+    process = _tethered_process(SHELLS[0], f'trap "" TERM; sleep {seconds}; echo survived')
+    _wait_for(lambda: _sleeps(seconds) == 1, 30, "the command to start")
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.close()
+    took = _wait_for(lambda: _sleeps(seconds) == 0, TETHER_KILL_GRACE_S + 10, "the KILL after the grace")
+    assert took >= TETHER_KILL_GRACE_S - 1  # TERM was ignored (the trap): only the KILL ended it
+    assert process.wait(10) == 128 + signal.SIGKILL and process.stdout.read() == b""
 
 
 def test_pct_push_pull_status_argv() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+from collections.abc import Coroutine
+from typing import Any
 
 from lxc_manager.deployments.pipeline.context import Run, phase_record
 from lxc_manager.deployments.pipeline.errors import Cancelled, PipelineError
@@ -49,13 +51,19 @@ def script_environment(run: Run, inputs: dict[str, object]) -> dict[str, str]:
 
 async def ct_run(run: Run, argv: list[str], *, env: bool = False, what: str | None = None) -> None:
     """One command in the CT, output streamed as log events. Cancel is checked before it and polled while it
-    runs: a cancel request stops the command (the SSH client signals it and closes the channel)."""
+    runs: a cancel request stops the command (see ``_watched``)."""
     assert run.vmid is not None
     await run.check_cancel()
     if what:
         await run.info(what)
     node = await run.ssh()
-    command = asyncio.create_task(node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line))
+    await _watched(run, node.pct_exec(run.vmid, argv, ENV_FILE if env else None, on_line=run.on_line))
+
+
+async def _watched(run: Run, remote: Coroutine[Any, Any, object]) -> None:
+    """Await a remote command while flushing its quiet output and polling for a cancel, which stops it: the
+    client closes the channel, and the command's tether ends it in the CT or on the node."""
+    command = asyncio.create_task(remote)
     tick = min(run.options.cancel_poll_s, run.options.log_flush_interval_s)
     try:
         while True:
@@ -164,9 +172,9 @@ async def _host_hook(run: Run, hook: ResolvedHook, inputs: dict[str, object]) ->
     env_path = await node.upload(format_env_file(env), "hook-env", 0o600)
     script_path = await node.upload(hook.content, f"hook-{hook.name}", 0o700)
     try:
-        await node.run(["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", env_path, script_path], on_line=run.on_line)
+        argv = ["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", env_path, script_path]
+        await _watched(run, node.run(argv, on_line=run.on_line, tether=True))
     finally:
-        await run.flush_logs(only_due=True)
         for path in [env_path, script_path, *secret_paths]:
             await node.remove(path)
 

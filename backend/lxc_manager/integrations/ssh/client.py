@@ -34,6 +34,7 @@ from lxc_manager.integrations.ssh.commands import (
     pct_pull_argv,
     pct_push_argv,
     pct_status_argv,
+    tethered,
 )
 from lxc_manager.integrations.ssh.errors import (
     SSHAuthError,
@@ -237,15 +238,27 @@ class SSHNodeClient:
 
     async def run(
         self, argv: Sequence[str], *, input: bytes | None = None, timeout: float | None = None, check: bool = True,  # noqa: ASYNC109
-        on_line: LineCallback | None = None, tail_lines: int | None = 200,
+        on_line: LineCallback | None = None, tail_lines: int | None = 200, tether: bool = False,
     ) -> CommandResult:  # fmt: skip
         """Run ``argv`` on the node; ``on_line(stream, line)`` gets each stdout/stderr line as it arrives.
 
         Raises ``SSHCommandError`` (``PctError`` for pct) on a non-zero exit when ``check``; ``SSHTimeout`` after
-        ``timeout`` seconds. On timeout or cancellation the remote process is signalled and the channel closed.
+        ``timeout`` seconds. On timeout or cancellation the remote process is signalled and the channel closed;
+        sshd ignores the signal for root, so a silent command only stops then when it is run with ``tether``
+        (see ``TETHER``; not with ``input``, which needs the stdin the tether watches).
         """
-        command = build_command(argv)
+        if tether and input is not None:
+            raise ValueError("a tethered command reads no input: its stdin is the channel's liveness")
         argv = list(argv)
+        return await self._run(argv, tethered(argv) if tether else argv, input=input, timeout=timeout, check=check,
+                               on_line=on_line, tail_lines=tail_lines, hold_stdin=tether)  # fmt: skip
+
+    async def _run(
+        self, argv: list[str], remote: list[str], *, input: bytes | None, timeout: float | None,  # noqa: ASYNC109
+        check: bool, on_line: LineCallback | None, tail_lines: int | None, hold_stdin: bool,
+    ) -> CommandResult:  # fmt: skip
+        """Run ``remote``; errors and logs name ``argv``, the command as the caller gave it (without the tether)."""
+        command = build_command(remote)
         limit = self.command_timeout if timeout is None else timeout
         where = f"{self.target.host}:{self.target.port}"
         async with self.semaphore:
@@ -253,7 +266,7 @@ class SSHNodeClient:
             try:
                 async with asyncio.timeout(limit):
                     process = await self._open_process(command)
-                    result = await self._drive(process, input, on_line, tail_lines)
+                    result = await self._drive(process, input, on_line, tail_lines, hold_stdin)
             except TimeoutError:
                 raise SSHTimeout(f"{where}: {argv[:3]!r}… did not finish within {limit}s", argv) from None
             except (asyncssh.Error, OSError) as exc:
@@ -261,7 +274,7 @@ class SSHNodeClient:
             finally:
                 if process is not None and process.returncode is None:
                     _abort(process)
-        log.debug("ssh command finished", node=where, command=command, exit_status=result.exit_status)
+        log.debug("ssh command finished", node=where, command=build_command(argv), exit_status=result.exit_status)
         if check and result.exit_status != 0:
             if argv[0] == "pct":
                 raise classify_pct_failure(argv, result.exit_status, result.stderr_tail)
@@ -286,7 +299,7 @@ class SSHNodeClient:
 
     async def _drive(
         self, process: asyncssh.SSHClientProcess[bytes], data: bytes | None, on_line: LineCallback | None,
-        tail_lines: int | None,
+        tail_lines: int | None, hold_stdin: bool,
     ) -> CommandResult:  # fmt: skip
         tails = {"stdout": _Tail(tail_lines), "stderr": _Tail(tail_lines)}
 
@@ -316,7 +329,8 @@ class SSHNodeClient:
             if data:
                 process.stdin.write(data)
                 await process.stdin.drain()
-            process.stdin.write_eof()
+            if not hold_stdin:  # held open, it closes with the channel: the tether's signal to stop the command
+                process.stdin.write_eof()
 
         tasks = [asyncio.ensure_future(feed()), asyncio.ensure_future(pump(process.stdout, "stdout")),
                  asyncio.ensure_future(pump(process.stderr, "stderr"))]  # fmt: skip
@@ -461,9 +475,13 @@ class SSHNodeClient:
         timeout: float | None = None, check: bool = True, on_line: LineCallback | None = None,  # noqa: ASYNC109
     ) -> CommandResult:  # fmt: skip
         """Run ``argv`` inside CT ``vmid``; ``env_file`` (a path in the CT, see ``format_env_file``) is sourced
-        first so secrets reach the command as environment variables without entering any command line."""
-        return await self.run(pct_exec_argv(vmid, argv, env_file), input=input, timeout=timeout, check=check,
-                              on_line=on_line)  # fmt: skip
+        first so secrets reach the command as environment variables without entering any command line. Without
+        ``input`` the command is tethered inside the CT: a cancel, timeout or lost connection stops it there."""
+        tether = input is None
+        shown = pct_exec_argv(vmid, argv, env_file)
+        remote = pct_exec_argv(vmid, argv, env_file, tether=True) if tether else shown
+        return await self._run(shown, remote, input=input, timeout=timeout, check=check, on_line=on_line,
+                               tail_lines=200, hold_stdin=tether)  # fmt: skip
 
     async def pct_push(
         self, vmid: int, local_path_on_node: str, dest: str, *, perms: int | None = None, user: str | None = None,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "ENV_FILE_LOADER",
+    "TETHER",
+    "TETHER_KILL_GRACE_S",
     "VMID_MAX",
     "VMID_MIN",
     "PctListEntry",
@@ -26,6 +28,7 @@ __all__ = [
     "pct_pull_argv",
     "pct_push_argv",
     "pct_status_argv",
+    "tethered",
     "validate_vmid",
 ]
 
@@ -35,6 +38,20 @@ _ACCOUNT = re.compile(r"^(?:[0-9]{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A constant script: the env file path and the command arrive as positional parameters, never inside the script.
 ENV_FILE_LOADER = 'set -a && . "$1" && set +a && shift && exec "$@"'
+TETHER_KILL_GRACE_S = 5
+# Ties a command's life to the SSH channel. sshd refuses `signal` requests for root logins (the monitor runs the
+# session itself) and closing the channel stops a command only at its next write, so a silent one (`sleep`, a
+# script waiting on a lock) would run on after a cancel, a timeout or a lost connection. The client keeps stdin
+# open and never writes to it; sshd closes the pipe when the channel closes, and then this script signals the
+# command's process group (its own session via setsid, so the whole tree): TERM, then KILL after a grace.
+# The command reads /dev/null, as with an immediate EOF. POSIX sh (dash, bash, busybox ash); `kill -- -PID` is not
+# portable (dash), `kill -SIG -PID` is; without setsid (some minimal images) only the command itself is signalled.
+TETHER = (
+    'exec 3<&0 </dev/null; if command -v setsid >/dev/null 2>&1; then setsid "$@" 3<&- & else "$@" 3<&- & fi; '
+    'pid=$!; ( exec >/dev/null 2>&1; while read -r _ <&3; do :; done; kill -TERM -"$pid" || kill -TERM "$pid"; '
+    f'sleep {TETHER_KILL_GRACE_S}; kill -KILL -"$pid" || kill -KILL "$pid" ) & watch=$!; exec 3<&-; '
+    'wait "$pid"; status=$?; kill "$watch" 2>/dev/null; exit "$status"'
+)
 
 
 def _check_text(value: object, what: str) -> str:
@@ -93,17 +110,23 @@ def _perms(perms: int | None) -> list[str]:
     return ["--perms", f"0{perms:o}"]
 
 
-def pct_exec_argv(vmid: int, argv: Sequence[str], env_file: str | None = None) -> list[str]:
-    """``pct exec VMID -- ARGV…``; with ``env_file`` (a path inside the CT) its variables are exported first."""
+def tethered(argv: Sequence[str]) -> list[str]:
+    """``argv`` run under ``TETHER``: it ends when the channel's stdin closes (the caller holds stdin open)."""
+    return ["/bin/sh", "-c", TETHER, "lxcm-tether", *argv]
+
+
+def pct_exec_argv(vmid: int, argv: Sequence[str], env_file: str | None = None, *, tether: bool = False) -> list[str]:
+    """``pct exec VMID -- ARGV…``; with ``env_file`` (a path inside the CT) its variables are exported first; with
+    ``tether`` the command runs under ``TETHER`` inside the CT, so the signal reaches the processes there whatever
+    ``pct``/``lxc-attach`` forward."""
     command = [_check_text(arg, f"argv[{index}]") for index, arg in enumerate(argv)]
     if not command:
         raise ValueError("argv is empty")
     if command[0].startswith("-"):
         raise ValueError(f"the command name {command[0]!r} looks like an option")
-    prefix = ["pct", "exec", str(validate_vmid(vmid)), "--"]
-    if env_file is None:
-        return [*prefix, *command]
-    return [*prefix, "/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", _absolute(env_file, "env_file"), *command]
+    if env_file is not None:
+        command = ["/bin/sh", "-c", ENV_FILE_LOADER, "lxcm-env", _absolute(env_file, "env_file"), *command]
+    return ["pct", "exec", str(validate_vmid(vmid)), "--", *(tethered(command) if tether else command)]
 
 
 def pct_push_argv(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from pipekit import Sim, eventually
 
@@ -10,8 +11,22 @@ from lxc_manager.deployments.pipeline.runner import execute
 from lxc_manager.deployments.tasks import run_deployment
 
 
+def processes_running(argv: list[str]) -> int:
+    """How many processes on this machine run exactly ``argv``."""
+    wanted, count = "\0".join(argv).encode() + b"\0", 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += (entry / "cmdline").read_bytes() == wanted
+            except OSError:
+                continue
+    return count
+
+
 async def test_cancel_during_provisioning(sim: Sim) -> None:
-    deployment_id = await sim.create_deployment(inputs={"pause": 8})
+    # The script sleeps silently: the cancel has to stop it in the CT, not only stop waiting for it (the node's
+    # sshd ignores signal requests for root, so the tether around each command ends it when the channel closes).
+    deployment_id = await sim.create_deployment(inputs={"pause": 487})
     run = asyncio.create_task(run_deployment(sim.ctx(), deployment_id))
 
     async def pausing() -> bool:
@@ -20,6 +35,11 @@ async def test_cancel_during_provisioning(sim: Sim) -> None:
     await eventually(pausing, timeout=60)
     await sim.update(deployment_id, cancel_requested=True)  # what D2's cancel endpoint does
     assert await asyncio.wait_for(run, 60) == "cancelled"
+
+    async def script_stopped() -> bool:
+        return processes_running(["sleep", "487"]) == 0
+
+    await eventually(script_stopped, timeout=30)
     deployment = await sim.deployment(deployment_id)
     assert deployment.status == "cancelled" and deployment.phases["provision"]["status"] == "cancelled"
     assert "verify" not in deployment.phases
