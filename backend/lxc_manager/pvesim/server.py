@@ -174,6 +174,11 @@ async def serve(config: SimConfig, host: str, port: int, ssh_port: int, schema_p
             raise RuntimeError("the HTTPS server did not start")
         await asyncio.sleep(0.02)
     bound = server.servers[0].sockets[0].getsockname()[1]
+
+    def node_ssh(name: str, port: int) -> dict[str, Any]:
+        # scratch: the node's file system as its SSH side sees it (the SFTP root; /tmp of node shell commands)
+        return {"host": host, "port": port, "scratch": str((state_dir / "nodes" / name).resolve())}
+
     connection = {
         "url": f"https://{host}:{bound}",
         "api_url": f"https://{host}:{bound}/api2/json",
@@ -193,7 +198,7 @@ async def serve(config: SimConfig, host: str, port: int, ssh_port: int, schema_p
             "public_key": client_pub.read_text().strip(),
             "host_public_key": host_key.with_suffix(".pub").read_text().strip(),
             "port": ssh_servers[next(iter(ssh_servers))][1],
-            "nodes": {name: {"host": host, "port": p} for name, (_, p) in ssh_servers.items()},
+            "nodes": {name: node_ssh(name, p) for name, (_, p) in ssh_servers.items()},
         },
         "pid": os.getpid(),
         "schema_path": str(resolve_schema_path(schema_path).resolve()),

@@ -7,7 +7,8 @@ generated client key only. SFTP is served chrooted to the node's scratch dir ``<
 
 Supported: ``pct exec VMID [--] CMD…``, ``pct push VMID SRC DST [--perms M] [--user U] [--group G]``,
 ``pct pull VMID SRC DST [...]``, ``pct status VMID [--verbose]``, ``pct list``; plus ``pveversion`` and
-``mkdir/rm/test/cat/true`` on paths inside the scratch dir. CLI failures print PVE's message and exit like an
+``mkdir/rm/test/cat/true`` on paths inside the scratch dir, and ``/bin/sh`` (host hooks: see ``_node_shell``).
+CLI failures print PVE's message and exit like an
 uncaught Perl ``die``: with errno when set (a missing CT config: ENOENT, 2), else 255; ``pct exec`` exits with
 the command's status; unknown commands exit 127.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shlex
 import shutil
@@ -27,6 +29,7 @@ import asyncssh
 
 from lxc_manager.core.logging import get_logger
 from lxc_manager.pvesim.backend import BackendError
+from lxc_manager.pvesim.backends.lxc_process import run_command
 from lxc_manager.pvesim.core import PVE_VERSION, PveError, Simulator
 from lxc_manager.pvesim.state import Guest
 
@@ -35,6 +38,11 @@ log = get_logger(__name__)
 VMID_RE = re.compile(r"^[1-9][0-9]{2,8}$")
 # Node-side commands besides pct, confined to the SFTP scratch dir (a real node has a full root shell).
 NODE_COMMANDS = frozenset({"pveversion", "true", "mkdir", "rm", "test", "cat"})
+NODE_SHELLS = frozenset({"/bin/sh", "sh"})
+# Runs in the node shell's own mount namespace: the scratch dir's tmp becomes /tmp, then the command.
+_MOUNT_SCRATCH_TMP = 'mount --bind "$1" /tmp && shift && exec "$@"'
+_NODE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+_NODE_SHELL_TIME_LIMIT_S = 3600.0
 PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
 USAGE = {
     "exec": "pct exec <vmid> [<extra-args>]",
@@ -124,6 +132,8 @@ class PctCommand:
             return 1
         if argv[0] in NODE_COMMANDS:
             return await self._node_command(argv)
+        if argv[0] in NODE_SHELLS:
+            return await self._node_shell(argv)
         if argv[0] not in {"pct", "/usr/sbin/pct"}:
             await self._err(f"bash: line 1: {argv[0]}: command not found\n".encode())
             return 127
@@ -183,6 +193,21 @@ class PctCommand:
             return 0
         await self._err(f"{name}: unsupported arguments in the simulator\n".encode())
         return 2
+
+    async def _node_shell(self, argv: list[str]) -> int:
+        """A shell command on the node, as host hooks run: on the simulator's machine, as its user (mapped to root
+        in a user namespace when that is not root), in a private mount namespace where the node's scratch ``tmp``
+        is ``/tmp`` — so the files the client uploaded by SFTP are where it names them, and what a hook leaves in
+        ``/tmp`` stays in the scratch dir. The simulator plays the node: nothing else is confined."""
+        tmp = self.scratch / "tmp"
+        tmp.mkdir(exist_ok=True)
+        user = [] if os.geteuid() == 0 else ["--map-root-user"]
+        command = ["unshare", *user, "--mount", "--propagation", "private", "/bin/sh", "-c", _MOUNT_SCRATCH_TMP,
+                   "pvesim-node", str(tmp), *argv]  # fmt: skip
+        result = await run_command(command, time_limit=_NODE_SHELL_TIME_LIMIT_S, stdin=self._stdin(),
+                                   env={**_NODE_ENV, "HOME": str(self.scratch)}, stdout_sink=self._out,
+                                   stderr_sink=self._err)  # fmt: skip
+        return result.exit_code
 
     async def _pct(self, args: list[str]) -> int:
         if not args:

@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Coroutine
 from typing import Any
 
-from lxc_manager.deployments.pipeline.context import Run, phase_record
+from lxc_manager.deployments.pipeline.context import Run, phase_record, set_phase_data
 from lxc_manager.deployments.pipeline.errors import Cancelled, PipelineError
 from lxc_manager.integrations.proxmox import ProxmoxError
 from lxc_manager.integrations.ssh import SSHCommandError, format_env_file
@@ -143,7 +143,29 @@ async def prepare_workdir(run: Run, inputs: dict[str, object]) -> None:
     run.workdir_ready = True
 
 
+async def run_host_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) -> None:
+    """``pre-create`` (first in the create phase) or ``post-create`` (first in the start phase, the CT still
+    stopped) hooks on the node, in order. Each is recorded in its phase when it finished and a re-run skips it, as
+    the engine's state marks do: a host hook acts outside any snapshot, and nothing rolls its effects back."""
+    hooks = [h for h in run.template.hooks if h.event == event]
+    if not hooks:
+        return
+    phase = "create" if event == HookEvent.pre_create else "start"
+    async with run.step() as (_, deployment):
+        done = list(phase_record(deployment, phase).get("data", {}).get("host_hooks_done") or [])
+    for hook in hooks:
+        key = f"{event.value}/{hook.name}"
+        if key in done:
+            await run.info(f"hook {key} (host) already ran: skipped")
+            continue
+        await _host_hook(run, hook, inputs)
+        done.append(key)
+        async with run.step() as (_, deployment):
+            set_phase_data(deployment, phase, {"host_hooks_done": done})
+
+
 async def run_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) -> None:
+    """The container hooks of ``event`` (re-run on a retry: provisioning restarts from the snapshot)."""
     for hook in [h for h in run.template.hooks if h.event == event]:
         if hook.target == "host":
             await _host_hook(run, hook, inputs)

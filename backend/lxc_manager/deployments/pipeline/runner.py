@@ -28,7 +28,7 @@ from lxc_manager.deployments.pipeline.context import Run, now_iso, phase_record,
 from lxc_manager.deployments.pipeline.errors import Cancelled, LeaseLost, PipelineError, classify
 from lxc_manager.deployments.pipeline.options import PipelineOptions
 from lxc_manager.deployments.pipeline.phases import phase_create, phase_start
-from lxc_manager.deployments.pipeline.provision import phase_provision
+from lxc_manager.deployments.pipeline.provision import phase_provision, prepare_workdir, run_hooks, run_host_hooks
 from lxc_manager.deployments.pipeline.verify import phase_finalize, phase_verify
 from lxc_manager.deployments.secrets import decrypt_deployment_secrets
 from lxc_manager.events.publisher import emit, redacting
@@ -45,6 +45,7 @@ from lxc_manager.models import (
 )
 from lxc_manager.nodes.connection import node_connection
 from lxc_manager.templates.catalogue import resolve_revision
+from lxc_manager.templates.format import HookEvent
 from lxc_manager.templates.resolve import ResolvedTemplate
 
 log = get_logger(__name__)
@@ -193,15 +194,14 @@ async def _heartbeat(run: Run, lost: asyncio.Event, main: asyncio.Task[Any] | No
 PhaseFunc = Callable[[Run, dict[str, object]], Awaitable[dict[str, object] | None]]
 
 
-async def _create(run: Run, _: dict[str, object]) -> None:
+async def _create(run: Run, inputs: dict[str, object]) -> None:
+    await run_host_hooks(run, HookEvent.pre_create, inputs)
     await phase_create(run)
 
 
 async def _start(run: Run, inputs: dict[str, object]) -> None:
+    await run_host_hooks(run, HookEvent.post_create, inputs)
     await phase_start(run)
-    from lxc_manager.deployments.pipeline.provision import prepare_workdir, run_hooks
-    from lxc_manager.templates.format import HookEvent
-
     if any(h.event == HookEvent.post_start for h in run.template.hooks):
         await prepare_workdir(run, inputs)
         await run_hooks(run, HookEvent.post_start, inputs)

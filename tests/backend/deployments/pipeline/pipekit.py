@@ -41,6 +41,9 @@ container:
 packages:
   extra: [nginx, curl]
 scripts: [10-setup.sh]
+hooks:
+  pre-create: [host-pre.sh]
+  post-create: [host-post.sh]
 files:
   - source: motd
     destination: /etc/pipetest/motd
@@ -97,6 +100,29 @@ fi
 echo done
 """.replace("TOKEN_VALUE", TOKEN_VALUE)
 
+# Host hooks (on the node; in the simulator its scratch dir's tmp is /tmp): one line each in HOST_HOOK_LOG with
+# what they were given (the secret input: only whether its file is there, non-empty and 0600). The post-create
+# hook fails while HOST_HOOK_FAIL_FLAG exists.
+HOST_HOOK_LOG = "tmp/pipetest-host-hooks.log"
+HOST_HOOK_FAIL_FLAG = "tmp/pipetest-fail-post-create"
+HOST_HOOK = """\
+#!/bin/sh
+set -eu
+secret=missing
+if [ -s "$INPUT_ADMIN_PASSWORD_FILE" ] && [ "$(stat -c %a "$INPUT_ADMIN_PASSWORD_FILE")" = 600 ]; then
+  secret=0600
+fi
+echo "EVENT deployment=$LXCM_DEPLOYMENT_ID vmid=${LXCM_VMID:-none} greeting=$INPUT_GREETING secret=$secret" \\
+  >> /tmp/pipetest-host-hooks.log
+echo "EVENT host hook ran"
+"""
+HOST_HOOK_POST_EXTRA = """\
+if [ -e /tmp/pipetest-fail-post-create ]; then
+  echo "post-create failing on purpose" >&2
+  exit 4
+fi
+"""
+
 
 def write_test_template(templates_dir: Path) -> None:
     folder = templates_dir / TEMPLATE
@@ -107,6 +133,9 @@ def write_test_template(templates_dir: Path) -> None:
     script.write_text(SCRIPT)
     script.chmod(0o755)
     (folder / "files" / "motd").write_text("managed by lxcm\n")
+    (folder / "hooks").mkdir(exist_ok=True)
+    (folder / "hooks" / "host-pre.sh").write_text(HOST_HOOK.replace("EVENT", "pre-create"))
+    (folder / "hooks" / "host-post.sh").write_text(HOST_HOOK.replace("EVENT", "post-create") + HOST_HOOK_POST_EXTRA)
 
 
 def fast_options(**overrides: Any) -> PipelineOptions:
