@@ -344,9 +344,12 @@ async def _serve(sim: Simulator, node: str, scratch: Path, process: asyncssh.SSH
         code = await PctCommand(sim, node, scratch, process).run()
     except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
         code = 130
+    except (BrokenPipeError, ConnectionError):
+        return  # the client closed the channel while the command wrote: sshd drops the output, the session ends
     except Exception:
         log.exception("pvesim ssh command failed", command=process.command)
-        process.stderr.write(b"internal simulator error\n")
+        with contextlib.suppress(BrokenPipeError, ConnectionError):
+            process.stderr.write(b"internal simulator error\n")
         code = 255
     with contextlib.suppress(BrokenPipeError, ConnectionError):
         process.exit(code & 0xFF)

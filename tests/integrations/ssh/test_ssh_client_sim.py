@@ -211,3 +211,18 @@ async def test_the_simulator_refuses_signals_like_a_root_sshd_and_the_tether_sto
     for pid in _sleepers(seconds):
         with contextlib.suppress(OSError):
             os.kill(pid, 9)
+
+
+async def test_closing_a_channel_while_its_command_writes_keeps_the_connection(sim_node: SimNode) -> None:
+    await sim_node.create_ct(200)
+    key = asyncssh.import_private_key(sim_node.target().private_key_pem)
+    known = asyncssh.import_known_hosts(f"[127.0.0.1]:{sim_node.port} {sim_node.host_pub}\n")
+    async with asyncssh.connect("127.0.0.1", sim_node.port, username="root", client_keys=[key],
+                                known_hosts=known) as conn:  # fmt: skip
+        for stream in ("", ">&2"):  # stdout, then stderr
+            chatty = await conn.create_process(f"pct exec 200 -- sh -c 'while :; do echo tick {stream}; done'")
+            await chatty.stdout.read(1) if not stream else await chatty.stderr.read(1)
+            chatty.close()
+            await chatty.wait_closed()
+            await asyncio.sleep(0.2)  # the command writes into the closed channel meanwhile
+            assert (await conn.run("pct status 200")).stdout == "status: running\n"

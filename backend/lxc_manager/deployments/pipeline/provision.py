@@ -12,13 +12,16 @@ import posixpath
 from collections.abc import Coroutine
 from typing import Any
 
+from lxc_manager.core.logging import get_logger
 from lxc_manager.deployments.pipeline.context import Run, phase_record, set_phase_data
 from lxc_manager.deployments.pipeline.errors import Cancelled, PipelineError
 from lxc_manager.integrations.proxmox import ProxmoxError
-from lxc_manager.integrations.ssh import SSHCommandError, format_env_file
+from lxc_manager.integrations.ssh import SSHCommandError, SSHError, format_env_file
 from lxc_manager.integrations.ssh.commands import ENV_FILE_LOADER
 from lxc_manager.templates.format import HookEvent
 from lxc_manager.templates.resolve import ResolvedHook, is_secret
+
+log = get_logger(__name__)
 
 SNAPSHOT = "lxcm-pre-provision"
 WORK_DIR = "/root/.lxcm"
@@ -198,7 +201,10 @@ async def _host_hook(run: Run, hook: ResolvedHook, inputs: dict[str, object]) ->
         await _watched(run, node.run(argv, on_line=run.on_line, tether=True))
     finally:
         for path in [env_path, script_path, *secret_paths]:
-            await node.remove(path)
+            try:
+                await node.remove(path)
+            except SSHError as exc:  # must not hide why we are here; Run.close() removes the whole private folder
+                log.warning("host_hook_cleanup_failed", deployment_id=run.deployment_id, error=type(exc).__name__)
 
 
 async def phase_provision(run: Run, inputs: dict[str, object]) -> None:

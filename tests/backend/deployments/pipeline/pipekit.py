@@ -102,9 +102,10 @@ echo done
 
 # Host hooks (on the node; in the simulator its scratch dir's tmp is /tmp): one line each in HOST_HOOK_LOG with
 # what they were given (the secret input: only whether its file is there, non-empty and 0600). The post-create
-# hook fails while HOST_HOOK_FAIL_FLAG exists.
+# hook fails while HOST_HOOK_FAIL_FLAG exists; a hook sleeps silently for the seconds in HOST_HOOK_PAUSE_FILE.
 HOST_HOOK_LOG = "tmp/pipetest-host-hooks.log"
 HOST_HOOK_FAIL_FLAG = "tmp/pipetest-fail-post-create"
+HOST_HOOK_PAUSE_FILE = "tmp/pipetest-pause-{event}"
 HOST_HOOK = """\
 #!/bin/sh
 set -eu
@@ -114,6 +115,10 @@ if [ -s "$INPUT_ADMIN_PASSWORD_FILE" ] && [ "$(stat -c %a "$INPUT_ADMIN_PASSWORD
 fi
 echo "EVENT deployment=$LXCM_DEPLOYMENT_ID vmid=${LXCM_VMID:-none} greeting=$INPUT_GREETING secret=$secret" \\
   >> /tmp/pipetest-host-hooks.log
+if [ -e /tmp/pipetest-pause-EVENT ]; then
+  echo "EVENT pausing"
+  sleep "$(cat /tmp/pipetest-pause-EVENT)"
+fi
 echo "EVENT host hook ran"
 """
 HOST_HOOK_POST_EXTRA = """\

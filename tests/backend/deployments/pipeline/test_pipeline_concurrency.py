@@ -117,3 +117,17 @@ async def test_a_heartbeat_after_the_final_commit_leaves_the_outcome_alone(sim: 
     outcomes = await asyncio.gather(*(run_deployment(ctx, i) for i in ids))
     assert outcomes == ["succeeded"] * 12
     assert [(await sim.deployment(i)).status for i in ids] == ["succeeded"] * 12
+
+
+async def test_a_cancel_seen_on_resume_ends_the_interrupted_phase_cancelled(sim: Sim) -> None:
+    """A transient error (or a dead worker) left the phase ``retrying`` (``running``); the cancel came meanwhile."""
+    for interrupted in ("retrying", "running"):
+        deployment_id = await sim.create_deployment()
+        phases = {"create": {"status": interrupted, "attempts": 1, "started_at": "2026-11-27T10:00:00+00:00"}}
+        await sim.update(deployment_id, phases=phases, phase="create", cancel_requested=True)
+        assert await run_deployment(sim.ctx(), deployment_id) == "cancelled"
+        deployment = await sim.deployment(deployment_id)
+        assert deployment.status == "cancelled" and deployment.phases["create"]["status"] == "cancelled"
+        events = [(e.type, e.phase, e.status) for e in await sim.events(deployment_id)]
+        assert events[-2:] == [("phase", "create", "cancelled"), ("result", "create", "cancelled")]
+    assert await sim.guests() == {}

@@ -4,9 +4,11 @@ deployment, even across a retry of its phase."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from pathlib import Path
 
-from pipekit import HOST_HOOK_FAIL_FLAG, HOST_HOOK_LOG, Sim
+from pipekit import HOST_HOOK_FAIL_FLAG, HOST_HOOK_LOG, HOST_HOOK_PAUSE_FILE, Sim, eventually
 
 from lxc_manager.deployments.tasks import run_deployment
 
@@ -83,3 +85,39 @@ async def test_a_hook_that_ran_is_skipped_when_its_phase_is_retried(sim: Sim) ->
     assert [line.split()[0] for line in hook_lines(sim, deployment_id)] == ["pre-create", "post-create"]
     messages = [e.message for e in await sim.events(deployment_id)]
     assert messages.count("hook post-create/host-post.sh (host) already ran: skipped") == 1
+
+
+def sleeping(seconds: int) -> int:
+    wanted, count = f"sleep\0{seconds}\0".encode(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += (entry / "cmdline").read_bytes() == wanted
+            except OSError:
+                continue
+    return count
+
+
+async def test_cancel_during_a_silent_host_hook_stops_it_on_the_node(sim: Sim) -> None:
+    seconds = 100_000 + secrets.randbelow(800_000)
+    pause = node_scratch(sim) / HOST_HOOK_PAUSE_FILE.format(event="pre-create")
+    pause.parent.mkdir(parents=True, exist_ok=True)
+    pause.write_text(str(seconds))
+    deployment_id = await sim.create_deployment()
+    run = asyncio.create_task(run_deployment(sim.ctx(), deployment_id))
+
+    async def pausing() -> bool:
+        return sleeping(seconds) == 1
+
+    await eventually(pausing, timeout=60, interval=0.02)
+    await sim.update(deployment_id, cancel_requested=True)
+    assert await asyncio.wait_for(run, 60) == "cancelled"
+
+    async def stopped() -> bool:
+        return sleeping(seconds) == 0
+
+    await eventually(stopped, timeout=30)
+    deployment = await sim.deployment(deployment_id)
+    assert deployment.phases["create"]["status"] == "cancelled" and deployment.vmid is None
+    assert await sim.guests() == {}  # cancelled before the claim: nothing was created
+    assert leftovers(sim) == []
