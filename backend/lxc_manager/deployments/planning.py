@@ -198,7 +198,7 @@ def execution_steps(template: ResolvedTemplate) -> list[PlanStep]:
     steps = [
         *hook_steps(HookEvent.pre_create, "create"),
         PlanStep(phase="create", kind="create", name="create container", target="host"),
-        *hook_steps(HookEvent.post_create, "create"),
+        *hook_steps(HookEvent.post_create, "start"),  # first in the start phase: the CT exists, still stopped
         PlanStep(phase="start", kind="start", name="start and wait for the network", target="host"),
         *hook_steps(HookEvent.post_start, "start"),
         *hook_steps(HookEvent.pre_provision, "provision"),

@@ -10,7 +10,11 @@ from pathlib import Path
 
 from pipekit import HOST_HOOK_FAIL_FLAG, HOST_HOOK_LOG, HOST_HOOK_PAUSE_FILE, Sim, eventually
 
+from lxc_manager.core.db import unit_of_work
+from lxc_manager.deployments.planning import execution_steps
 from lxc_manager.deployments.tasks import run_deployment
+from lxc_manager.models import Deployment, Template, TemplateRevision
+from lxc_manager.templates.catalogue import resolve_revision
 
 
 def node_scratch(sim: Sim) -> Path:
@@ -121,3 +125,23 @@ async def test_cancel_during_a_silent_host_hook_stops_it_on_the_node(sim: Sim) -
     assert deployment.phases["create"]["status"] == "cancelled" and deployment.vmid is None
     assert await sim.guests() == {}  # cancelled before the claim: nothing was created
     assert leftovers(sim) == []
+
+
+async def test_the_plan_puts_each_host_hook_in_the_phase_it_runs_in(sim: Sim) -> None:
+    deployment_id = await sim.create_deployment()
+    assert await run_deployment(sim.ctx(), deployment_id) == "succeeded"
+    async with unit_of_work(sim.sessionmaker) as db:
+        deployment = await db.get(Deployment, deployment_id)
+        assert deployment is not None
+        template = await db.get(Template, deployment.template_id)
+        revision = await db.get(TemplateRevision, deployment.template_revision_id)
+        assert template is not None and revision is not None
+        steps = execution_steps(await resolve_revision(db, template, revision))
+    planned = {s.name: s.phase for s in steps if s.kind == "hook" and s.target == "host"}
+    ran = {e.message.removeprefix("hook ").replace(" (host): ", "/"): e.phase for e in await sim.events(deployment_id)
+           if e.message.startswith("hook ") and "(host): " in e.message}  # fmt: skip
+    assert planned == ran == {"pre-create/host-pre.sh": "create", "post-create/host-post.sh": "start"}
+    names = [s.name for s in steps]
+    assert names.index("pre-create/host-pre.sh") < names.index("create container")
+    assert names.index("create container") < names.index("post-create/host-post.sh")
+    assert names.index("post-create/host-post.sh") < names.index("start and wait for the network")
