@@ -8,7 +8,6 @@ shared by the tests (module-scoped) to keep the lane short; the last test tears 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from lxc_support import prepare_lxc_host, searchable_state_dir
 from lxc_manager.integrations.ssh.commands import tethered
 from lxc_manager.pvesim.backends.lxc import ContainerNotRunningError, LxcContainerBackend
 from lxc_manager.pvesim.backends.lxc_process import run_command
+from processes import sleeping, unique_seconds
 
 pytestmark = [pytest.mark.lxc, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -208,24 +208,12 @@ async def test_unprivileged_container_runs_as_mapped_root(backend: LxcContainerB
         await backend.destroy(UNPRIV_VMID)
 
 
-def _sleeping(seconds: int) -> int:
-    """Processes running exactly ``sleep SECONDS`` — the host sees the container's processes too."""
-    wanted, count = f"sleep\0{seconds}\0".encode(), 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                count += (entry / "cmdline").read_bytes() == wanted
-            except OSError:
-                continue
-    return count
-
-
 async def test_a_tethered_command_ends_when_its_stdin_closes_in_a_real_container(
     backend: LxcContainerBackend, container: str
 ) -> None:
     """The premise of the SSH tether on a PVE node: stdin reaches the command through lxc-attach, and the tether
     (setsid, kill of the process group) works inside a real Debian CT."""
-    seconds = 200_000 + secrets.randbelow(700_000)
+    seconds = unique_seconds()
     channel_closed = asyncio.Event()
     output: list[bytes] = []
 
@@ -240,18 +228,18 @@ async def test_a_tethered_command_ends_when_its_stdin_closes_in_a_real_container
     argv = tethered(["sh", "-c", f"sleep {seconds} & sleep {seconds + 1}; echo late"])
     command = asyncio.create_task(backend.exec(VMID, argv, stdin(), sink, sink))
     for _ in range(500):
-        if _sleeping(seconds) and _sleeping(seconds + 1):
+        if sleeping(seconds) and sleeping(seconds + 1):
             break
         await asyncio.sleep(0.02)
-    assert _sleeping(seconds) == 1 and _sleeping(seconds + 1) == 1
+    assert sleeping(seconds) == 1 and sleeping(seconds + 1) == 1
     channel_closed.set()
     assert await asyncio.wait_for(command, 30) == 143  # the tether's TERM
     assert b"late" not in b"".join(output)
     for _ in range(250):
-        if not _sleeping(seconds) and not _sleeping(seconds + 1):
+        if not sleeping(seconds) and not sleeping(seconds + 1):
             break
         await asyncio.sleep(0.02)
-    assert _sleeping(seconds) == 0 and _sleeping(seconds + 1) == 0  # the background child as well
+    assert sleeping(seconds) == 0 and sleeping(seconds + 1) == 0  # the background child as well
     held_open = asyncio.Event()  # never set: the command ends by itself (it reads /dev/null, not our stdin)
     done = await backend.exec(VMID, tethered(["sh", "-c", "cat; echo ok; exit 5"]), stdin(held_open), sink, sink)
     assert done == 5 and output[-1].endswith(b"ok\n")

@@ -27,6 +27,7 @@ from lxc_manager.integrations.ssh import (
     SSHTimeout,
     format_env_file,
 )
+from processes import pids_running, unique_seconds
 
 
 async def eventually(predicate: object, what: str, attempts: int = 500) -> None:
@@ -302,23 +303,6 @@ async def test_a_failing_line_callback_stops_the_command(openssh: OpenSSHServer)
         assert (await node.run(["echo", "ok"])).stdout_tail == "ok\n"
 
 
-def sleeping(seconds: int) -> list[int]:
-    """The pids of processes running exactly ``sleep SECONDS`` (a number no other test uses)."""
-    wanted, pids = f"sleep\0{seconds}\0".encode(), []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "cmdline").read_bytes() == wanted:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def unique_seconds() -> int:
-    return 100_000 + uuid.uuid4().int % 800_000
-
-
 async def test_a_silent_command_outlives_its_channel_unless_it_is_tethered(openssh: OpenSSHServer) -> None:
     seconds = unique_seconds()
     async with SSHNodeClient(openssh.target(plain=True)) as node:
@@ -327,13 +311,13 @@ async def test_a_silent_command_outlives_its_channel_unless_it_is_tethered(opens
         with pytest.raises(SSHTimeout):
             await node.run(["sleep", str(seconds)], timeout=0.5)
         await asyncio.sleep(1)
-        orphans = sleeping(seconds)
+        orphans = pids_running(["sleep", str(seconds)])
         assert len(orphans) == 1
         os.kill(orphans[0], 9)
         with pytest.raises(SSHTimeout) as raised:
             await node.run(["sleep", str(seconds + 1)], timeout=0.5, tether=True)
         assert raised.value.argv == ["sleep", str(seconds + 1)]  # errors name the command, not the tether
-        await eventually(lambda: not sleeping(seconds + 1), "the tethered command to end")
+        await eventually(lambda: not pids_running(["sleep", str(seconds + 1)]), "the tethered command to end")
         assert (await node.run(["echo", "ok"], tether=True)).stdout_tail == "ok\n"
         with pytest.raises(ValueError, match="tethered"):
             await node.run(["cat"], input=b"x", tether=True)
@@ -343,11 +327,11 @@ async def test_a_cancelled_pct_exec_stops_the_silent_command_in_the_ct(openssh: 
     seconds = unique_seconds()
     async with SSHNodeClient(openssh.target()) as node:
         task = asyncio.create_task(node.pct_exec(100, ["sh", "-c", f"sleep {seconds}; echo late"]))
-        await eventually(lambda: len(sleeping(seconds)) == 1, "the command to start")
+        await eventually(lambda: len(pids_running(["sleep", str(seconds)])) == 1, "the command to start")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await eventually(lambda: not sleeping(seconds), "the cancelled command to end")
+        await eventually(lambda: not pids_running(["sleep", str(seconds)]), "the cancelled command to end")
         assert (await node.pct_exec(100, ["sh", "-c", "cat; exit 3"], check=False)).exit_status == 3
         assert (await node.pct_exec(100, ["cat"], input=b"piped\n")).stdout_tail == "piped\n"  # no tether
     assert any(c.startswith("pct exec 100 -- /bin/sh -c ") and "lxcm-tether sh -c" in c for c in openssh.commands())
@@ -358,9 +342,9 @@ async def test_a_lost_connection_stops_a_tethered_command(openssh: OpenSSHServer
     seconds = unique_seconds()
     async with SSHNodeClient(openssh.target()) as node:
         task = asyncio.create_task(node.pct_exec(100, ["sleep", str(seconds)]))
-        await eventually(lambda: len(sleeping(seconds)) == 1, "the command to start")
+        await eventually(lambda: len(pids_running(["sleep", str(seconds)])) == 1, "the command to start")
         for pid in openssh.session_pids():  # the node-side end of every connection goes away
             os.kill(pid, 9)
-        await eventually(lambda: not sleeping(seconds), "the orphaned command to end")
+        await eventually(lambda: not pids_running(["sleep", str(seconds)]), "the orphaned command to end")
         with pytest.raises(SSHConnectError):
             await task

@@ -8,7 +8,6 @@ import logging
 import os
 import stat
 import uuid
-from pathlib import Path
 
 import asyncssh
 import pytest
@@ -26,6 +25,7 @@ from lxc_manager.integrations.ssh import (
     SSHNodeClient,
     format_env_file,
 )
+from processes import pids_running, sleeping
 
 
 def exists(path: str | os.PathLike[str]) -> bool:
@@ -161,23 +161,6 @@ async def test_wrong_client_key_is_an_auth_error(sim_node: SimNode, stranger_key
     assert sim_node.commands == []
 
 
-def _sleeping(seconds: int) -> int:
-    return len(_sleepers(seconds))
-
-
-def _sleepers(seconds: int) -> list[int]:
-    """The pids of processes running exactly ``sleep SECONDS`` (a number no other test uses)."""
-    wanted, pids = f"sleep\0{seconds}\0".encode(), []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "cmdline").read_bytes() == wanted:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
 async def test_the_simulator_refuses_signals_like_a_root_sshd_and_the_tether_stops_the_command(
     sim_node: SimNode,
 ) -> None:
@@ -192,7 +175,7 @@ async def test_the_simulator_refuses_signals_like_a_root_sshd_and_the_tether_sto
         untethered = await conn.create_process(f"pct exec 200 -- sleep {seconds}")
         tethered = asyncio.create_task(node.pct_exec(200, ["sleep", str(seconds + 1)]))
         for _ in range(500):
-            if _sleeping(seconds) and _sleeping(seconds + 1):
+            if sleeping(seconds) and sleeping(seconds + 1):
                 break
             await asyncio.sleep(0.02)
         untethered.send_signal("TERM")  # refused, as by OpenSSH for root: the command runs on
@@ -200,15 +183,15 @@ async def test_the_simulator_refuses_signals_like_a_root_sshd_and_the_tether_sto
         with pytest.raises(asyncio.CancelledError):
             await tethered
         for _ in range(500):
-            if not _sleeping(seconds + 1):
+            if not sleeping(seconds + 1):
                 break
             await asyncio.sleep(0.02)
-        assert _sleeping(seconds + 1) == 0
-        assert _sleeping(seconds) == 1
+        assert sleeping(seconds + 1) == 0
+        assert sleeping(seconds) == 1
         untethered.close()  # no tether: the closed channel does not stop a silent command either
         await asyncio.sleep(0.5)
-        assert _sleeping(seconds) == 1
-    for pid in _sleepers(seconds):
+        assert sleeping(seconds) == 1
+    for pid in pids_running(["sleep", str(seconds)]):
         with contextlib.suppress(OSError):
             os.kill(pid, 9)
 

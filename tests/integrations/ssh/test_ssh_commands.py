@@ -7,9 +7,7 @@ import shutil
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -40,6 +38,7 @@ from lxc_manager.integrations.ssh.commands import (
     tethered,
 )
 from lxc_manager.integrations.ssh.errors import classify_pct_failure
+from processes import sleeping, unique_seconds
 
 # Any text a command line can carry: everything but NUL and lone surrogates (not encodable as UTF-8).
 ARG = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40)
@@ -102,28 +101,12 @@ def _tethered_process(shell: str, script: str) -> subprocess.Popen[bytes]:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
 
-def _sleeps(seconds: int) -> int:
-    """How many processes run exactly ``sleep SECONDS``."""
-    wanted, count = f"sleep\0{seconds}\0".encode(), 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                count += (entry / "cmdline").read_bytes() == wanted
-            except OSError:
-                continue
-    return count
-
-
 def _wait_for(predicate: Callable[[], bool], within: float, what: str) -> float:
     started = time.monotonic()
     while not predicate():
         assert time.monotonic() - started < within, f"timed out after {within}s waiting for {what}"
         time.sleep(0.02)
     return time.monotonic() - started
-
-
-def _unique_seconds() -> int:
-    return 100_000 + uuid.uuid4().int % 800_000
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -137,23 +120,23 @@ def test_the_tether_passes_output_and_exit_status_through(shell: str) -> None:
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_closing_the_channel_stops_a_silent_command_and_its_children(shell: str) -> None:
-    seconds = _unique_seconds()
+    seconds = unique_seconds()
     process = _tethered_process(shell, f"sleep {seconds} & sleep {seconds + 1}; wait")
-    _wait_for(lambda: _sleeps(seconds) == 1 and _sleeps(seconds + 1) == 1, 30, "the command to start")
+    _wait_for(lambda: sleeping(seconds) == 1 and sleeping(seconds + 1) == 1, 30, "the command to start")
     assert process.stdin is not None
     process.stdin.close()  # what sshd does when the channel closes
-    _wait_for(lambda: _sleeps(seconds) + _sleeps(seconds + 1) == 0, 10, "the command's processes to end")
+    _wait_for(lambda: sleeping(seconds) + sleeping(seconds + 1) == 0, 10, "the command's processes to end")
     assert process.wait(10) == 128 + signal.SIGTERM
 
 
 @pytest.mark.skipif(not SHELLS, reason="no POSIX shell")
 def test_a_command_that_ignores_term_is_killed_after_the_grace() -> None:
-    seconds = _unique_seconds()
+    seconds = unique_seconds()
     process = _tethered_process(SHELLS[0], f'trap "" TERM; sleep {seconds}; echo survived')
-    _wait_for(lambda: _sleeps(seconds) == 1, 30, "the command to start")
+    _wait_for(lambda: sleeping(seconds) == 1, 30, "the command to start")
     assert process.stdin is not None and process.stdout is not None
     process.stdin.close()
-    took = _wait_for(lambda: _sleeps(seconds) == 0, TETHER_KILL_GRACE_S + 10, "the KILL after the grace")
+    took = _wait_for(lambda: sleeping(seconds) == 0, TETHER_KILL_GRACE_S + 10, "the KILL after the grace")
     assert took >= TETHER_KILL_GRACE_S - 1  # TERM was ignored (the trap): only the KILL ended it
     assert process.wait(10) == 128 + signal.SIGKILL and process.stdout.read() == b""
 

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from pipekit import Sim, eventually
 
 from lxc_manager.deployments.pipeline.runner import execute
 from lxc_manager.deployments.tasks import run_deployment
-
-
-def processes_running(argv: list[str]) -> int:
-    """How many processes on this machine run exactly ``argv``."""
-    wanted, count = "\0".join(argv).encode() + b"\0", 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                count += (entry / "cmdline").read_bytes() == wanted
-            except OSError:
-                continue
-    return count
+from processes import pids_running
 
 
 async def test_cancel_during_provisioning(sim: Sim) -> None:
@@ -37,7 +25,7 @@ async def test_cancel_during_provisioning(sim: Sim) -> None:
     assert await asyncio.wait_for(run, 60) == "cancelled"
 
     async def script_stopped() -> bool:
-        return processes_running(["sleep", "487"]) == 0
+        return len(pids_running(["sleep", "487"])) == 0
 
     await eventually(script_stopped, timeout=30)
     deployment = await sim.deployment(deployment_id)

@@ -5,7 +5,6 @@ deployment, even across a retry of its phase."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from pathlib import Path
 
 from pipekit import HOST_HOOK_FAIL_FLAG, HOST_HOOK_LOG, HOST_HOOK_PAUSE_FILE, Sim, eventually
@@ -15,6 +14,7 @@ from lxc_manager.deployments.planning import execution_steps
 from lxc_manager.deployments.tasks import run_deployment
 from lxc_manager.models import Deployment, Template, TemplateRevision
 from lxc_manager.templates.catalogue import resolve_revision
+from processes import sleeping, unique_seconds
 
 
 def node_scratch(sim: Sim) -> Path:
@@ -91,19 +91,8 @@ async def test_a_hook_that_ran_is_skipped_when_its_phase_is_retried(sim: Sim) ->
     assert messages.count("hook post-create/host-post.sh (host) already ran: skipped") == 1
 
 
-def sleeping(seconds: int) -> int:
-    wanted, count = f"sleep\0{seconds}\0".encode(), 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                count += (entry / "cmdline").read_bytes() == wanted
-            except OSError:
-                continue
-    return count
-
-
 async def test_cancel_during_a_silent_host_hook_stops_it_on_the_node(sim: Sim) -> None:
-    seconds = 100_000 + secrets.randbelow(800_000)
+    seconds = unique_seconds()
     pause = node_scratch(sim) / HOST_HOOK_PAUSE_FILE.format(event="pre-create")
     pause.parent.mkdir(parents=True, exist_ok=True)
     pause.write_text(str(seconds))
