@@ -2,8 +2,9 @@
 # Install the system packages the test suite needs (Debian/Ubuntu, as root). Idempotent and quiet when done.
 set -Eeuo pipefail
 
-packages=(bats bats-support bats-assert shellcheck python3-yaml openssh-client openssh-server lxc debootstrap zstd chromium)
+packages=(bats bats-support bats-assert shellcheck python3-yaml openssh-client openssh-server lxc debootstrap zstd chromium busybox)
 # lxc, debootstrap, zstd: real containers for the simulator's lxc backend; chromium: the SPA end-to-end tests (Playwright drives it)
+# busybox: its sh (ash, as in Alpine containers) runs the SSH tether's tests beside dash and bash
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -91,6 +91,7 @@ def test_pct_exec_argv_with_the_tether_runs_it_inside_the_ct() -> None:
     assert tethered(["x y", "$(id)"]) == ["/bin/sh", "-c", TETHER, "lxcm-tether", "x y", "$(id)"]
 
 
+# The shells a CT's /bin/sh may be: Debian's dash, bash, busybox ash (Alpine); scripts/install-test-deps.sh has them.
 SHELLS = [shell for shell in ("dash", "bash", "busybox") if shutil.which(shell)]
 
 
