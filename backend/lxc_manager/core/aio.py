@@ -20,6 +20,10 @@ class PerLoop(Generic[K, V]):
     def __init__(self) -> None:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[K, V]] = weakref.WeakKeyDictionary()
 
+    def values(self) -> list[V]:
+        """Every object held, on every loop still alive (e.g. to close them all)."""
+        return [value for per_loop in list(self._by_loop.values()) for value in per_loop.values()]
+
     def get(self, key: K, factory: Callable[[], V]) -> V:
         per_loop = self._by_loop.setdefault(asyncio.get_running_loop(), {})
         value = per_loop.get(key)

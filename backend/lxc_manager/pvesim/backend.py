@@ -182,7 +182,6 @@ class MemoryBackend:
             chosen = "chroot" if usable else "prefix"
         self.isolation = chosen
         self._shim_servers: PerLoop[str, ShimServer] = PerLoop()
-        self._all_shim_servers: weakref.WeakSet[ShimServer] = weakref.WeakSet()
         self._namespaces: dict[int, _Namespace] = {}
         self._namespace_locks: dict[int, asyncio.Lock] = {}
         weakref.finalize(self, _close_namespaces, self._namespaces)
@@ -190,7 +189,7 @@ class MemoryBackend:
     def close(self) -> None:
         """Release every container namespace (processes still inside keep theirs) and stop serving shim calls."""
         _close_namespaces(self._namespaces)
-        for server in list(self._all_shim_servers):
+        for server in self._shim_servers.values():
             server.close()
 
     def _shim_root(self, vmid: int) -> Path | None:
@@ -200,7 +199,6 @@ class MemoryBackend:
     async def _shim_server(self) -> ShimServer:
         """The listener the sandboxes' shim clients call (one per event loop, started on first use)."""
         server = self._shim_servers.get("shims", lambda: ShimServer(self._shim_root))
-        self._all_shim_servers.add(server)
         await server.ensure_started()
         return server
 
