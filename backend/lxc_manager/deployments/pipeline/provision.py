@@ -153,7 +153,7 @@ async def run_host_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) 
     hooks = [h for h in run.template.hooks if h.event == event]
     if not hooks:
         return
-    phase = "create" if event == HookEvent.pre_create else "start"
+    phase = run.phase
     async with run.step() as (_, deployment):
         done = list(phase_record(deployment, phase).get("data", {}).get("host_hooks_done") or [])
     for hook in hooks:
@@ -168,11 +168,9 @@ async def run_host_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) 
 
 
 async def run_hooks(run: Run, event: HookEvent, inputs: dict[str, object]) -> None:
-    """The container hooks of ``event`` (re-run on a retry: provisioning restarts from the snapshot)."""
+    """The container hooks of ``event`` (re-run on a retry: provisioning restarts from the snapshot); the host
+    ones go through ``run_host_hooks``."""
     for hook in [h for h in run.template.hooks if h.event == event]:
-        if hook.target == "host":
-            await _host_hook(run, hook, inputs)
-            continue
         dest = f"{WORK_DIR}/hooks/{hook.name}"
         await _push(run, hook.content, dest, 0o700)
         await ct_run(run, [dest], env=True, what=f"hook {event.value}: {hook.name}")

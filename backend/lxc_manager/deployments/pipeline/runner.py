@@ -239,16 +239,15 @@ async def _advance(run: Run, ended: Ended | None, phase: Phase) -> None:
     async with run.step() as (db, deployment):
         if ended is not None:
             await _record_end(db, deployment, *ended, "succeeded")
+        record = phase_record(deployment, phase)
         if deployment.cancel_requested:
             cancelled = True
-            record = phase_record(deployment, phase)
             if record.get("status") in {"running", "retrying"}:  # interrupted by a dead worker or a transient error
                 record.update(status="cancelled", finished_at=now_iso())
                 set_phase_record(deployment, phase, record)
                 await emit(db, deployment, "phase", phase=phase.value, status="cancelled",
                            message=f"{phase.value} cancelled")  # fmt: skip
         else:
-            record = phase_record(deployment, phase)
             record.update(status="running", started_at=now_iso(), finished_at=None, error=None)
             record["attempts"] = int(record.get("attempts") or 0) + 1
             set_phase_record(deployment, phase, record)
