@@ -342,8 +342,6 @@ async def start_ssh(
 async def _serve(sim: Simulator, node: str, scratch: Path, process: asyncssh.SSHServerProcess[bytes]) -> None:
     try:
         code = await PctCommand(sim, node, scratch, process).run()
-    except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
-        code = 130
     except (BrokenPipeError, ConnectionError):
         return  # the client closed the channel while the command wrote: sshd drops the output, the session ends
     except Exception:
