@@ -8,13 +8,14 @@ from pipekit import Sim, eventually
 
 from lxc_manager.deployments.pipeline.runner import execute
 from lxc_manager.deployments.tasks import run_deployment
-from processes import pids_running
+from processes import sleeping, unique_seconds
 
 
 async def test_cancel_during_provisioning(sim: Sim) -> None:
     # The script sleeps silently: the cancel has to stop it in the CT, not only stop waiting for it (the node's
     # sshd ignores signal requests for root, so the tether around each command ends it when the channel closes).
-    deployment_id = await sim.create_deployment(inputs={"pause": 487})
+    pause = unique_seconds()
+    deployment_id = await sim.create_deployment(inputs={"pause": pause})
     run = asyncio.create_task(run_deployment(sim.ctx(), deployment_id))
 
     async def pausing() -> bool:
@@ -25,7 +26,7 @@ async def test_cancel_during_provisioning(sim: Sim) -> None:
     assert await asyncio.wait_for(run, 60) == "cancelled"
 
     async def script_stopped() -> bool:
-        return len(pids_running(["sleep", "487"])) == 0
+        return sleeping(pause) == 0
 
     await eventually(script_stopped, timeout=30)
     deployment = await sim.deployment(deployment_id)
